@@ -1,0 +1,52 @@
+"""What the classifier says about one comment (the contract with rules, store and web)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Band = Literal["auto", "review", "below"]
+BANDS: tuple[Band, ...] = ("auto", "review", "below")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One comment's classification.
+
+    ``score`` is the calibrated probability that the comment is an urgent medical request.
+    ``band`` is ``auto`` when ``score >= thresholds.auto`` (safe to answer publicly),
+    ``review`` when ``score >= thresholds.review`` (an editor must look), else ``below``.
+    ``top_terms`` are ``(term, weight)`` pairs, strongest first: positive pushed the score up,
+    negative pushed it down.
+    """
+
+    score: float
+    band: Band
+    category: str
+    category_score: float
+    top_terms: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    model_version: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        return self.band in ("auto", "review")
+
+    @property
+    def auto(self) -> bool:
+        return self.band == "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["top_terms"] = [[t, round(w, 4)] for t, w in self.top_terms]
+        return d
+
+
+def band_for(score: float, *, review: float, auto: float) -> Band:
+    if score >= auto:
+        return "auto"
+    if score >= review:
+        return "review"
+    return "below"
+
+
+__all__ = ["BANDS", "Band", "Prediction", "band_for"]
