@@ -1,0 +1,77 @@
+"""``dianhua run`` and ``dianhua config check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli._common import config_option, load, plain_errors
+
+
+@click.command()
+@config_option
+@click.option("--once", is_flag=True, help="Do one round of every job and exit (for cron or checks).")
+def run(config_path: Path | None, once: bool) -> None:
+    """Run the daemon: poll, classify, apply rules, reply once, follow cases.
+
+    Stops cleanly on SIGTERM or Ctrl-C (the job in hand finishes first).
+    """
+    from bot import logs
+
+    with plain_errors():
+        config = load(config_path)
+        logs.setup(level=config.log_level, file=config.log_file, rotation=config.log_rotation,
+                   retention=config.log_retention)
+        from bot.daemon import Daemon
+
+        daemon = Daemon(config)
+        if once:
+            daemon.discover()
+            daemon.tick()
+            daemon.shutdown()
+            return
+        daemon.run_forever()
+
+
+@click.group()
+def config() -> None:
+    """Check the daemon's configuration."""
+
+
+@config.command("check")
+@config_option
+def config_check(config_path: Path | None) -> None:
+    """Validate the configuration, the rules file it names and the model; exit 1 on any problem."""
+    from bot.errors import ConfigError, ModelError, RulesError
+
+    problems: list[str] = []
+    try:
+        cfg = load(config_path)
+    except ConfigError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        raise SystemExit(1) from exc
+    click.echo(f"config {cfg.source}: ok ({len(cfg.accounts)} account(s), database {cfg.db})")
+    try:
+        from bot.rules import load_rules
+
+        rs = load_rules(cfg.rules)
+        click.echo(f"rules {cfg.rules}: ok (version {rs.version})")
+        for name in sorted(getattr(rs, "groups", {}) or {}):
+            if name not in cfg.groups:
+                click.echo(f"note: group {name!r} in the rules has no robot key in the config; "
+                           "its notifications go to the duty group", err=True)
+    except RulesError as exc:
+        problems.extend(str(p) for p in exc.problems)
+    try:
+        from classifiers import load_model
+
+        model = load_model(cfg.model)
+        click.echo(f"model: ok (version {model.version})")
+    except ModelError as exc:
+        problems.append(f"model: {exc}")
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        raise SystemExit(1)

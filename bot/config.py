@@ -1,0 +1,359 @@
+"""The daemon's configuration: a TOML file, environment overrides for secrets, sane defaults.
+
+With no file at all, dianhua runs against the local mock (``http://127.0.0.1:8765``, appid
+``wx0000000000000000``, secret ``mock-secret``), keeps its database in ``var/dianhua.db``, reads
+``rules.yaml`` from the working directory and uses the bundled model.
+
+Environment overrides (applied after the file): ``DIANHUA_WECHAT_BASE_URL``,
+``DIANHUA_WECHAT_APPID``, ``DIANHUA_WECHAT_SECRET`` (first account), ``DIANHUA_DB``,
+``DIANHUA_RULES``, ``DIANHUA_MODEL``, ``DIANHUA_WECOM_BASE_URL`` and ``DIANHUA_WECOM_KEY_<GROUP>``
+(a department group's robot key, e.g. ``DIANHUA_WECOM_KEY_DUTY``).
+
+Every problem is reported with file, line and field, like ``rules check`` does, e.g.
+``dianhua.toml:12 polling.fast_seconds: must be a number greater than 0, got "ten"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.cases import CasePolicy, Deadlines
+from bot.errors import ConfigError, Problem
+from bot.poller import PollSchedule
+
+MOCK_BASE_URL = "http://127.0.0.1:8765"
+MOCK_APPID = "wx0000000000000000"
+MOCK_SECRET = "mock-secret"
+
+
+@dataclass(frozen=True)
+class ArticleConfig:
+    msg_data_id: str
+    index: int = 0
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str = "main"
+    base_url: str = MOCK_BASE_URL
+    appid: str = MOCK_APPID
+    secret: str = field(default=MOCK_SECRET, repr=False)
+    use_stable_token: bool = False
+    discover: bool = True  # find articles through freepublish/batchget and datacube
+    articles: tuple[ArticleConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    key: str = field(default="", repr=False)
+    mentioned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str = "(defaults)"
+    accounts: tuple[AccountConfig, ...] = (AccountConfig(),)
+    db: Path = Path("var/dianhua.db")
+    rules: Path = Path("rules.yaml")
+    model: Path | None = None
+    polling: PollSchedule = PollSchedule()
+    tick_seconds: float = 1.0
+    discover_minutes: float = 10.0
+    rules_reload_seconds: float = 2.0
+    deadline_check_seconds: float = 30.0
+    sender_max_attempts: int = 12
+    sender_backoff_cap: float = 300.0
+    wecom_base_url: str = MOCK_BASE_URL
+    groups: dict[str, GroupConfig] = field(default_factory=dict)
+    cases: CasePolicy = CasePolicy()
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    http_enabled: bool = True
+    web_secret: str = field(default="", repr=False)
+    web_users: dict[str, str] = field(default_factory=dict, repr=False)  # name -> password hash
+    log_file: Path | None = Path("var/log/dianhua.jsonl")
+    log_level: str = "INFO"
+    log_rotation: str = "20 MB"
+    log_retention: int = 10
+
+
+_SCHEMA: dict[str, Any] = {
+    "storage": {"db": str},
+    "rules": {"path": str, "reload_seconds": "pos"},
+    "model": {"path": str},
+    "polling": {
+        "fast_seconds": "pos", "normal_seconds": "pos", "slow_seconds": "pos",
+        "fast_for_hours": "pos", "normal_for_hours": "pos", "stop_after_days": "pos",
+        "active_minutes": "pos", "rescan_every": int, "max_comment_age_hours": "pos",
+        "tick_seconds": "pos", "discover_minutes": "pos",
+    },
+    "sender": {"max_attempts": int, "backoff_cap_seconds": "pos"},
+    "wecom": {"base_url": str, "groups": dict},
+    "cases": {"no_response_hours": "pos", "duty_group": str, "deadlines": dict,
+              "deadline_check_seconds": "pos"},
+    "http": {"host": str, "port": int, "enabled": bool},
+    "web": {"secret_key": str, "users": dict},
+    "log": {"file": str, "level": str, "rotation": str, "retention": int},
+    "accounts": list,
+}
+_ACCOUNT_KEYS = {"name": str, "base_url": str, "appid": str, "secret": str,
+                 "use_stable_token": bool, "discover": bool, "articles": list}
+_DEADLINE_KEYS = {"first_reply_minutes", "contact_minutes", "handoff_minutes",
+                  "resolution_minutes"}
+
+
+class _Checker:
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = text.splitlines()
+        self.problems: list[Problem] = []
+
+    def line_of(self, dotted: str) -> int | None:
+        """Best-effort line of a dotted key: the table header, then ``key =`` inside it."""
+        parts = [p for p in re.split(r"\.|\[\d+\]", dotted) if p]
+        if not parts:
+            return None
+        key = parts[-1]
+        header = ".".join(parts[:-1])
+        start = 0
+        if header:
+            for i, line in enumerate(self.lines):
+                if re.match(r"\s*\[\[?\s*" + re.escape(header) + r"\s*\]\]?\s*$", line):
+                    start = i
+                    break
+        for i in range(start, len(self.lines)):
+            if re.match(r"\s*" + re.escape(key) + r"\s*=", self.lines[i]) or re.match(
+                r"\s*\[\[?\s*" + re.escape(".".join(parts)) + r"\s*\]\]?", self.lines[i]
+            ):
+                return i + 1
+        return start + 1 if header else None
+
+    def add(self, dotted: str, message: str) -> None:
+        self.problems.append(Problem(self.file, self.line_of(dotted), None, dotted, message))
+
+    def check_type(self, dotted: str, value: Any, kind: Any) -> bool:
+        ok = True
+        if kind == "pos":
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+            if not ok:
+                self.add(dotted, f"must be a number greater than 0, got {value!r}")
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            if not ok:
+                self.add(dotted, f"must be a whole number, got {value!r}")
+        elif kind is bool:
+            ok = isinstance(value, bool)
+            if not ok:
+                self.add(dotted, f"must be true or false, got {value!r}")
+        elif kind is str:
+            ok = isinstance(value, str)
+            if not ok:
+                self.add(dotted, f"must be text in quotes, got {value!r}")
+        elif kind in (dict, list):
+            ok = isinstance(value, kind)
+            if not ok:
+                self.add(dotted, f"must be a {'table' if kind is dict else 'list'}")
+        return ok
+
+    def unknown(self, dotted_prefix: str, key: str, known: Any) -> None:
+        hint = difflib.get_close_matches(key, list(known), n=1)
+        msg = "unknown setting" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        self.add(f"{dotted_prefix}{key}", msg)
+
+
+def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> Config:
+    """Read ``path`` (or defaults when None), apply the environment, validate everything."""
+    env = dict(os.environ if env is None else env)
+    data: dict[str, Any] = {}
+    file = "(defaults)"
+    checker = _Checker(file, "")
+    if path is not None:
+        file = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ConfigError(Problem(file, None, None, "", "file not found")) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(Problem(file, None, None, "", f"cannot read it: {exc}")) from exc
+        checker = _Checker(file, text)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            m = re.search(r"line (\d+), column (\d+)", str(exc))
+            line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
+            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+            raise ConfigError(Problem(file, line, col, "", f"not valid TOML: {msg}")) from exc
+
+    for key, value in data.items():
+        if key not in _SCHEMA:
+            checker.unknown("", key, _SCHEMA)
+            continue
+        spec = _SCHEMA[key]
+        if isinstance(spec, dict):
+            if not checker.check_type(key, value, dict):
+                continue
+            for sub, subval in value.items():
+                if sub not in spec:
+                    checker.unknown(f"{key}.", sub, spec)
+                else:
+                    checker.check_type(f"{key}.{sub}", subval, spec[sub])
+        else:
+            checker.check_type(key, value, spec)
+
+    accounts = _accounts(data.get("accounts"), checker)
+    # environment overrides
+    first = accounts[0]
+    overrides = {
+        "base_url": env.get("DIANHUA_WECHAT_BASE_URL"),
+        "appid": env.get("DIANHUA_WECHAT_APPID"),
+        "secret": env.get("DIANHUA_WECHAT_SECRET"),
+    }
+    first = AccountConfig(**{**first.__dict__, **{k: v for k, v in overrides.items() if v}})
+    accounts = [first, *accounts[1:]]
+    names = [a.name for a in accounts]
+    for dup in {n for n in names if names.count(n) > 1}:
+        checker.add("accounts", f"two accounts are named {dup!r}; names must be unique")
+
+    polling = _section(data, "polling")
+    schedule_fields = {k: v for k, v in polling.items() if k in PollSchedule.__dataclass_fields__}
+    schedule = PollSchedule(**schedule_fields) if not checker.problems else PollSchedule()
+    if schedule.fast_seconds > schedule.normal_seconds or \
+            schedule.normal_seconds > schedule.slow_seconds:
+        checker.add("polling.fast_seconds",
+                    "intervals must grow with age: fast_seconds <= normal_seconds <= slow_seconds")
+
+    groups: dict[str, GroupConfig] = {}
+    for gname, gval in (_section(data, "wecom").get("groups") or {}).items():
+        if isinstance(gval, str):
+            groups[gname] = GroupConfig(key=gval)
+        elif isinstance(gval, dict):
+            unknown = set(gval) - {"key", "mentioned"}
+            for k in unknown:
+                checker.unknown(f"wecom.groups.{gname}.", k, ["key", "mentioned"])
+            groups[gname] = GroupConfig(key=str(gval.get("key", "")),
+                                        mentioned=tuple(gval.get("mentioned", ())))
+        else:
+            checker.add(f"wecom.groups.{gname}", "must be a robot key in quotes or a table")
+    for var, value in env.items():
+        if var.startswith("DIANHUA_WECOM_KEY_") and value:
+            gname = var.removeprefix("DIANHUA_WECOM_KEY_").lower()
+            groups[gname] = GroupConfig(key=value, mentioned=groups.get(gname, GroupConfig()).mentioned)
+
+    cases = _section(data, "cases")
+    deadlines = dict(CasePolicy().deadlines)
+    for prio, spec in (cases.get("deadlines") or {}).items():
+        if prio not in ("P1", "P2", "P3"):
+            checker.add(f"cases.deadlines.{prio}", "priority must be P1, P2 or P3")
+            continue
+        if not isinstance(spec, dict):
+            checker.add(f"cases.deadlines.{prio}", "must be a table of minutes")
+            continue
+        values: dict[str, float | None] = {}
+        for k, v in spec.items():
+            if k not in _DEADLINE_KEYS:
+                checker.unknown(f"cases.deadlines.{prio}.", k, _DEADLINE_KEYS)
+            elif checker.check_type(f"cases.deadlines.{prio}.{k}", v, "pos"):
+                values[k.removesuffix("_minutes")] = float(v)
+        base = deadlines.get(prio, Deadlines())
+        deadlines[prio] = Deadlines(**{**base.__dict__, **values})
+    policy = CasePolicy(
+        deadlines=deadlines,
+        no_response_hours=float(cases.get("no_response_hours", 48.0)),
+        duty_group=str(cases.get("duty_group", "duty")),
+    )
+
+    http = _section(data, "http")
+    port = http.get("port", 8080)
+    if isinstance(port, int) and not 0 <= port <= 65535:
+        checker.add("http.port", f"must be between 0 and 65535, got {port}")
+    log = _section(data, "log")
+    level = str(log.get("level", "INFO")).upper()
+    if level not in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"):
+        checker.add("log.level", f"must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    web = _section(data, "web")
+
+    if checker.problems:
+        raise ConfigError(checker.problems)
+
+    def _path(value: Any) -> Path:
+        return Path(str(value)).expanduser()
+
+    model = env.get("DIANHUA_MODEL") or _section(data, "model").get("path")
+    log_file = log.get("file", "var/log/dianhua.jsonl")
+    return Config(
+        source=file,
+        accounts=tuple(accounts),
+        db=_path(env.get("DIANHUA_DB") or _section(data, "storage").get("db", "var/dianhua.db")),
+        rules=_path(env.get("DIANHUA_RULES") or _section(data, "rules").get("path", "rules.yaml")),
+        model=_path(model) if model else None,
+        polling=schedule,
+        tick_seconds=float(polling.get("tick_seconds", 1.0)),
+        discover_minutes=float(polling.get("discover_minutes", 10.0)),
+        rules_reload_seconds=float(_section(data, "rules").get("reload_seconds", 2.0)),
+        deadline_check_seconds=float(cases.get("deadline_check_seconds", 30.0)),
+        sender_max_attempts=int(_section(data, "sender").get("max_attempts", 12)),
+        sender_backoff_cap=float(_section(data, "sender").get("backoff_cap_seconds", 300.0)),
+        wecom_base_url=env.get("DIANHUA_WECOM_BASE_URL")
+        or _section(data, "wecom").get("base_url", first.base_url),
+        groups=groups,
+        cases=policy,
+        http_host=str(http.get("host", "127.0.0.1")),
+        http_port=int(port),
+        http_enabled=bool(http.get("enabled", True)),
+        web_secret=env.get("DIANHUA_WEB_SECRET") or str(web.get("secret_key", "")),
+        web_users={str(k): str(v) for k, v in (web.get("users") or {}).items()},
+        log_file=_path(log_file) if log_file else None,
+        log_level=level,
+        log_rotation=str(log.get("rotation", "20 MB")),
+        log_retention=int(log.get("retention", 10)),
+    )
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _accounts(raw: Any, checker: _Checker) -> list[AccountConfig]:
+    if not isinstance(raw, list) or not raw:
+        return [AccountConfig()]
+    out: list[AccountConfig] = []
+    for i, acc in enumerate(raw):
+        where = f"accounts[{i}]"
+        if not isinstance(acc, dict):
+            checker.add(where, "must be a table ([[accounts]])")
+            continue
+        ok = True
+        for k, v in acc.items():
+            if k not in _ACCOUNT_KEYS:
+                checker.unknown(f"{where}.", k, _ACCOUNT_KEYS)
+                ok = False
+            elif not checker.check_type(f"{where}.{k}", v, _ACCOUNT_KEYS[k]):
+                ok = False
+        articles: list[ArticleConfig] = []
+        for j, art in enumerate(acc.get("articles") or []):
+            awhere = f"{where}.articles[{j}]"
+            if not isinstance(art, dict) or "msg_data_id" not in art:
+                checker.add(awhere, "needs msg_data_id (and optionally index, title)")
+                ok = False
+                continue
+            index = art.get("index", 0)
+            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                checker.add(f"{awhere}.index", f"must be 0 or more (0 = first article), got {index!r}")
+                ok = False
+                continue
+            articles.append(ArticleConfig(str(art["msg_data_id"]), index, str(art.get("title", ""))))
+        if ok:
+            fields = {k: v for k, v in acc.items() if k != "articles"}
+            out.append(AccountConfig(**fields, articles=tuple(articles)))
+    return out or [AccountConfig()]
+
+
+__all__ = ["AccountConfig", "ArticleConfig", "Config", "GroupConfig", "load_config"]

@@ -1,0 +1,224 @@
+"""From a stored comment to a recorded decision: classify, evaluate the rules, write it all at once.
+
+For each comment in state ``new``: the classifier scores it, the rules engine (pure) decides,
+and one transaction writes the classification, the rule trace, the case changes and the outbox
+rows for every side effect, then marks the comment ``processed``. A crash before the commit
+leaves the comment ``new`` (it is processed again, from scratch); after it, nothing is redone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from loguru import logger
+
+from bot import pii
+from bot.cases import attach_comment, enqueue, open_case
+from bot.clock import Clock, from_unix, iso, utcnow
+from bot.rules.types import CommentContext, Decision, Writer
+from bot.store import Store, dumps
+from classifiers.prediction import Prediction
+
+EXTERNAL_KINDS = ("reply", "notify", "feature", "unfeature")
+
+
+class Predictor(Protocol):
+    def predict_many(self, texts: Sequence[str], batch_size: int = 256) -> list[Prediction]: ...
+
+
+class Rules(Protocol):
+    version: str
+
+    def evaluate(self, ctx: CommentContext, history: Any) -> Decision: ...
+
+
+@dataclass
+class Outcome:
+    comment_id: str
+    prediction: Prediction
+    decision: Decision
+    case_id: int | None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        model: Predictor,
+        rules: Callable[[], Rules],
+        *,
+        clock: Clock = utcnow,
+        duty_group: str = "duty",
+        on_outcome: Callable[[Outcome, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.rules = rules
+        self.clock = clock
+        self.duty_group = duty_group
+        self.on_outcome = on_outcome
+
+    def process_pending(self, limit: int = 200) -> int:
+        """Process up to ``limit`` new comments, oldest first. Returns how many were processed."""
+        rows = self.store.pending_comments(limit)
+        if not rows:
+            return 0
+        predictions = self.model.predict_many([r["content"] or "" for r in rows])
+        done = 0
+        for row, prediction in zip(rows, predictions, strict=True):
+            outcome = self.process_one(row, prediction)
+            if outcome is not None:
+                done += 1
+                if self.on_outcome:
+                    self.on_outcome(outcome, row)
+        return done
+
+    def process_one(self, row: dict[str, Any], prediction: Prediction) -> Outcome | None:
+        rules = self.rules()
+        now = self.clock()
+        prev, open_case_id, last_reply = self.store.writer_history(
+            row["account"], row["openid"] or None, row["id"]
+        )
+        ctx = CommentContext(
+            comment_id=row["id"],
+            account=row["account"],
+            msg_data_id=row["msg_data_id"],
+            index=int(row["idx"]),
+            user_comment_id=int(row["user_comment_id"]),
+            text=row["content"] or "",
+            created_at=from_unix(row["create_time"] or 0) if row["create_time"] else now,
+            now=now,
+            prediction=prediction,
+            writer=Writer(
+                openid=row["openid"] or None,
+                previous_comments=prev,
+                open_case_id=open_case_id,
+                last_reply_at=last_reply,
+            ),
+            article_title=row.get("article_title") or "",
+        )
+        decision = rules.evaluate(ctx, self.store)
+        at = iso(now)
+        case_id = open_case_id
+        with self.store.transaction() as db:
+            state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
+            if state is None or state[0] != "new":
+                return None  # someone else processed it
+            db.table("classifications").insert(
+                {
+                    "comment_id": row["id"],
+                    "score": prediction.score,
+                    "band": prediction.band,
+                    "category": prediction.category,
+                    "category_score": prediction.category_score,
+                    "top_terms": dumps([[t, w] for t, w in prediction.top_terms]),
+                    "model_version": prediction.model_version,
+                    "rules_version": decision.rules_version,
+                    "matched_rules": dumps(list(decision.matched_rules)),
+                    "route": decision.route or "",
+                    "tags": dumps(list(decision.tags)),
+                    "shadow_actions": dumps(
+                        [
+                            {"kind": a.kind, "rule": a.rule, "params": _masked(a.params)}
+                            for a in decision.shadow_actions
+                        ]
+                    ),
+                    "processed_at": at,
+                },
+                pk="comment_id",
+                replace=True,
+            )
+            db.table("traces").insert_all(
+                [
+                    {
+                        "comment_id": row["id"],
+                        "position": i,
+                        "rule": t.rule,
+                        "conditions": dumps([[n, v] for n, v in t.conditions]),
+                        "matched": int(t.matched),
+                        "shadow": int(t.shadow),
+                        "suppressed": dumps(list(t.suppressed)),
+                    }
+                    for i, t in enumerate(decision.trace)
+                ],
+                pk=("comment_id", "position"),
+                replace=True,
+            )
+            # Internal effects first, so external ones know their case.
+            for action in decision.actions:
+                params = dict(action.params)
+                if action.kind == "open_case":
+                    route = params.get("route") or ""
+                    if route in ("", "auto", "route"):
+                        route = decision.route or self.duty_group
+                    case_id = open_case(
+                        db,
+                        row,
+                        at=at,
+                        priority=str(params.get("priority") or "P2"),
+                        queue=str(params.get("queue") or ""),
+                        route=route,
+                        status=str(params.get("status") or "awaiting_contact"),
+                        note=f"rule {action.rule}; score {prediction.score:.2f} ({prediction.band})",
+                    )
+                elif action.kind == "attach_case":
+                    if open_case_id is None:
+                        logger.warning(
+                            "rule {} wants to attach {} but the writer has no open case",
+                            action.rule,
+                            row["id"],
+                        )
+                        continue
+                    attach_comment(
+                        db, open_case_id, row, at=at, status=str(params.get("status") or "")
+                    )
+                    case_id = open_case_id
+            for pos, action in enumerate(decision.actions):
+                if action.kind not in EXTERNAL_KINDS:
+                    continue
+                params = dict(action.params)
+                if action.kind == "notify":
+                    group = params.get("group") or "route"
+                    if group in ("route", "auto"):
+                        group = decision.route or self.duty_group
+                    params["group"] = group
+                enqueue(
+                    db,
+                    key=f"{row['id']}:{pos}:{action.kind}",
+                    comment_id=row["id"],
+                    case_id=case_id,
+                    account=row["account"],
+                    kind=action.kind,
+                    rule=action.rule,
+                    params=_masked(params, keep_template=True),
+                    at=at,
+                )
+            db.execute("update comments set state = 'processed' where id = ?", [row["id"]])
+        logger.info(
+            "comment {} score={:.2f} band={} rules={} case={}",
+            row["id"],
+            prediction.score,
+            prediction.band,
+            ",".join(decision.matched_rules) or "-",
+            case_id or "-",
+        )
+        return Outcome(row["id"], prediction, decision, case_id)
+
+
+def _masked(params: Any, *, keep_template: bool = False) -> Any:
+    """Mask personal data in action parameters before they are stored."""
+    if isinstance(params, dict):
+        return {
+            k: (v if keep_template and k == "template" else _masked(v, keep_template=False))
+            for k, v in params.items()
+        }
+    if isinstance(params, list | tuple):
+        return [_masked(v) for v in params]
+    if isinstance(params, str):
+        return pii.mask(params)
+    return params
+
+
+__all__ = ["Outcome", "Pipeline", "Predictor", "Rules"]

@@ -1,0 +1,211 @@
+"""What is new since last time, for which article, and when to look again.
+
+Each watched article keeps a cursor: how many comments from the start of ``comment/list`` are
+already stored. A poll re-reads one page before the cursor (the platform's order is not
+documented and deletions shift offsets), pages to the end, stores the page(s) and advances the
+cursor in the same transaction, so a crash never skips a comment and a comment seen twice is
+stored once. When ``total`` shrinks below the cursor (deletions), or every ``rescan_every``
+polls, the whole list is read again.
+
+The schedule adapts to age and activity: new articles and articles with fresh comments are
+polled often, older ones less, and articles past ``stop_after_days`` are no longer polled.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from loguru import logger
+
+from bot.clock import Clock, iso, parse_iso, utcnow
+from bot.errors import ApiError, AuthError, NotFound, RateLimited
+from bot.store import Store
+
+PAGE = 49  # the platform rejects count >= 50 in some doc versions; 49 is always safe
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    fast_seconds: float = 10.0
+    normal_seconds: float = 60.0
+    slow_seconds: float = 300.0
+    fast_for_hours: float = 6.0
+    normal_for_hours: float = 48.0
+    stop_after_days: float = 7.0
+    active_minutes: float = 30.0  # fresh comments keep an article on the fast interval
+    rescan_every: int = 20
+    max_comment_age_hours: float = 72.0  # older comments seen for the first time are not acted on
+
+    def interval(
+        self, published_at: datetime, last_new_at: datetime | None, now: datetime
+    ) -> float | None:
+        """Seconds until the next poll, or None to stop polling."""
+        age = now - published_at
+        if age > timedelta(days=self.stop_after_days):
+            return None
+        if last_new_at is not None and now - last_new_at < timedelta(minutes=self.active_minutes):
+            return self.fast_seconds
+        if age < timedelta(hours=self.fast_for_hours):
+            return self.fast_seconds
+        if age < timedelta(hours=self.normal_for_hours):
+            return self.normal_seconds
+        return self.slow_seconds
+
+
+class CommentLister(Protocol):
+    def list_comments(
+        self, msg_data_id: int | str, index: int = 0, begin: int = 0, count: int = 49, type: int = 0
+    ) -> Any: ...
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        clients: Callable[[str], CommentLister | None],
+        *,
+        schedule: PollSchedule | None = None,
+        clock: Clock = utcnow,
+        on_poll: Callable[[dict[str, Any], int], None] | None = None,
+        on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clients = clients
+        self.schedule = schedule or PollSchedule()
+        self.clock = clock
+        self.on_poll = on_poll
+        self.on_error = on_error
+        self._failures: dict[str, int] = {}
+        self._account_pause: dict[str, datetime] = {}
+
+    def poll_due(self, limit: int = 50) -> int:
+        """Poll every article that is due. Returns the number of new comments stored."""
+        now = self.clock()
+        total = 0
+        for article in self.store.due_articles(now, limit):
+            paused = self._account_pause.get(article["account"])
+            if paused and paused > now:
+                continue
+            total += self.poll_article(article)
+        return total
+
+    def poll_article(self, article: dict[str, Any]) -> int:
+        client = self.clients(article["account"])
+        if client is None:
+            logger.error("no client for account {}", article["account"])
+            return 0
+        now = self.clock()
+        full = article["polls"] % self.schedule.rescan_every == 0
+        begin = 0 if full else max(0, int(article["cursor"]) - PAGE)
+        comments: list[dict[str, Any]] = []
+        try:
+            while True:
+                page = client.list_comments(
+                    article["msg_data_id"], int(article["idx"]), begin, PAGE, 0
+                )
+                items = list(page.comments)
+                if begin > 0 and not items and int(page.total or 0) < begin:
+                    begin = 0  # the list shrank under our cursor: read it all again
+                    continue
+                comments.extend(_as_dict(c) for c in items)
+                begin += len(items)
+                if len(items) < PAGE:
+                    break
+        except NotFound as exc:
+            logger.warning(
+                "article {} no longer exists (errcode {}); stopped watching it",
+                article["id"],
+                exc.errcode,
+            )
+            self.store.store_comments(
+                article, [], new_cursor=int(article["cursor"]), next_poll_at=now, active=False
+            )
+            self._report(article, exc)
+            return 0
+        except ApiError as exc:
+            self._backoff(article, exc, now)
+            self._report(article, exc)
+            return 0
+        self._failures.pop(article["id"], None)
+        published = parse_iso(article["published_at"]) if article["published_at"] else now
+        last_new = parse_iso(article["last_new_at"]) if article["last_new_at"] else None
+        interval = self.schedule.interval(published, last_new, now)
+        new = self.store.store_comments(
+            article,
+            comments,
+            new_cursor=begin,
+            next_poll_at=now + timedelta(seconds=interval or 0),
+            active=interval is not None,
+            skip_before=now - timedelta(hours=self.schedule.max_comment_age_hours),
+        )
+        if interval is None:
+            logger.info(
+                "article {} is older than {} days; polling stopped",
+                article["id"],
+                self.schedule.stop_after_days,
+            )
+        if self.on_poll:
+            self.on_poll(article, new)
+        return new
+
+    def _backoff(self, article: dict[str, Any], exc: ApiError, now: datetime) -> None:
+        if isinstance(exc, RateLimited):
+            until = now + timedelta(seconds=max(1.0, exc.retry_after))
+            self._account_pause[article["account"]] = until
+            logger.warning(
+                "account {} rate limited (errcode {}); pausing polls until {}",
+                article["account"],
+                exc.errcode,
+                until.isoformat(timespec="seconds"),
+            )
+            return
+        if isinstance(exc, AuthError):
+            until = now + timedelta(minutes=5)
+            self._account_pause[article["account"]] = until
+            logger.error(
+                "account {}: the platform refused our credentials (errcode {}); "
+                "check appid/secret/IP whitelist. Retrying in 5 minutes.",
+                article["account"],
+                exc.errcode,
+            )
+            return
+        n = self._failures.get(article["id"], 0) + 1
+        self._failures[article["id"]] = n
+        delay = min(300.0, 2.0**n) * random.uniform(0.8, 1.2)
+        logger.warning(
+            "polling {} failed ({} errcode {}); retry in {:.0f}s",
+            article["id"],
+            type(exc).__name__,
+            exc.errcode,
+            delay,
+        )
+        with self.store.transaction() as db:
+            db.execute(
+                "update articles set next_poll_at = ? where id = ?",
+                [iso(now + timedelta(seconds=delay)), article["id"]],
+            )
+
+    def _report(self, article: dict[str, Any], exc: ApiError) -> None:
+        if self.on_error:
+            self.on_error(article, exc)
+
+
+def _as_dict(comment: Any) -> dict[str, Any]:
+    if isinstance(comment, dict):
+        return comment
+    reply = getattr(comment, "reply", None)
+    return {
+        "user_comment_id": comment.user_comment_id,
+        "openid": comment.openid,
+        "content": comment.content,
+        "create_time": comment.create_time,
+        "comment_type": getattr(comment, "comment_type", 0),
+        "reply": {"content": reply.content, "create_time": reply.create_time} if reply else None,
+    }
+
+
+__all__ = ["PAGE", "PollSchedule", "Poller"]

@@ -1,0 +1,306 @@
+"""Make what should happen actually happen, once: drain the outbox.
+
+Each outbox row is one side effect (reply, notify, feature, unfeature). A row is marked
+``inflight`` (committed) before the call and ``sent`` after it. A row found ``inflight`` after a
+restart is ambiguous: for a reply the sender first looks at the comment on the platform and
+treats an existing reply as sent; the platform itself refuses a second reply (88005), which is
+also treated as sent. Notifications to department groups are at-least-once (a WeCom robot has no
+way to ask what it already received): each carries the case number so a rare repeat is visible.
+
+Errors: transient ones and rate limits back off (capped exponential, or the platform's
+``retry_after``); bad requests and missing targets are final (``failed`` / ``skipped``) and logged
+with the reason. Nothing is retried forever: after ``max_attempts`` a row is ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from loguru import logger
+
+from bot import pii
+from bot.cases import add_event
+from bot.clock import Clock, iso, utcnow
+from bot.errors import (
+    AlreadyReplied,
+    ApiError,
+    AuthError,
+    BadRequest,
+    NotFound,
+    RateLimited,
+)
+from bot.store import Store
+
+REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
+
+
+class CommentAPI(Protocol):
+    def reply_comment(
+        self, msg_data_id: int | str, index: int, user_comment_id: int, content: str
+    ) -> None: ...
+
+    def markelect(self, msg_data_id: int | str, index: int, user_comment_id: int) -> None: ...
+
+    def unmarkelect(self, msg_data_id: int | str, index: int, user_comment_id: int) -> None: ...
+
+    def list_comments(
+        self, msg_data_id: int | str, index: int = 0, begin: int = 0, count: int = 49, type: int = 0
+    ) -> Any: ...
+
+
+class GroupAPI(Protocol):
+    def send_text(self, content: str, mentioned_list: list[str] | None = None) -> None: ...
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        wechat: Callable[[str], CommentAPI | None],
+        groups: Callable[[str], GroupAPI | None],
+        clock: Clock = utcnow,
+        replies_enabled: Callable[[], bool] = lambda: True,
+        max_attempts: int = 12,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 300.0,
+        render: Callable[[str, dict[str, str]], str] | None = None,
+        on_sent: Callable[[dict[str, Any]], None] | None = None,
+        on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.wechat = wechat
+        self.groups = groups
+        self.clock = clock
+        self.replies_enabled = replies_enabled
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._render = render
+        self.on_sent = on_sent
+        self.on_error = on_error
+
+    def drain(self, limit: int = 100) -> int:
+        """Perform every due outbox row (up to ``limit``). Returns how many were sent."""
+        sent = 0
+        for row in self.store.due_outbox(self.clock(), limit):
+            if self._send_one(row):
+                sent += 1
+        return sent
+
+    # -------------------------------------------------------------------------------------
+    def _send_one(self, row: dict[str, Any]) -> bool:
+        comment = self.store.comment(row["comment_id"]) or {}
+        params = json.loads(row["params"] or "{}")
+        kind = row["kind"]
+        if kind == "reply" and not self.replies_enabled():
+            self._finish(row, "skipped", "public replies are switched off")
+            return False
+        client = self.wechat(row["account"]) if kind != "notify" else None
+        if kind != "notify" and client is None:
+            self._finish(row, "failed", f"no WeChat client for account {row['account']!r}")
+            return False
+        try:
+            if (
+                kind == "reply"
+                and row["status"] == "inflight"
+                and client is not None
+                and self._already_replied(client, comment)
+            ):
+                self._finish(row, "sent", "reply found on the platform after a restart")
+                self._after_reply(row)
+                return True
+            self.store.outbox_update(row["id"], status="inflight", attempts=row["attempts"] + 1)
+            if kind == "reply":
+                assert client is not None
+                text = pii.mask(str(params.get("text") or ""))[:REPLY_MAX_CHARS]
+                if not text.strip():
+                    self._finish(row, "failed", "empty reply text")
+                    return False
+                try:
+                    client.reply_comment(
+                        comment["msg_data_id"],
+                        int(comment["idx"]),
+                        int(comment["user_comment_id"]),
+                        text,
+                    )
+                except AlreadyReplied:
+                    logger.info(
+                        "comment {} already had a reply; recorded as sent", row["comment_id"]
+                    )
+                self._finish(row, "sent")
+                self._after_reply(row)
+            elif kind in ("feature", "unfeature"):
+                assert client is not None
+                call = client.markelect if kind == "feature" else client.unmarkelect
+                call(comment["msg_data_id"], int(comment["idx"]), int(comment["user_comment_id"]))
+                self._finish(row, "sent")
+            elif kind == "notify":
+                group = str(params.get("group") or "duty")
+                hook = self.groups(group)
+                if hook is None:
+                    hook = self.groups("duty")
+                    if hook is None:
+                        self._finish(
+                            row,
+                            "failed",
+                            f"no webhook configured for group {group!r} nor for the duty group",
+                        )
+                        return False
+                hook.send_text(self._notify_text(row, params, comment))
+                self._finish(row, "sent")
+                if row["case_id"]:
+                    with self.store.transaction() as db:
+                        add_event(
+                            db,
+                            int(row["case_id"]),
+                            self.store.now(),
+                            "bot",
+                            "notify",
+                            note=f"group {group} notified",
+                        )
+            else:
+                self._finish(row, "failed", f"unknown action kind {kind!r}")
+                return False
+        except NotFound as exc:
+            self._error(row, exc)
+            self._finish(row, "skipped", f"{type(exc).__name__} (errcode {exc.errcode})")
+            return False
+        except BadRequest as exc:
+            self._error(row, exc)
+            self._finish(row, "failed", f"{type(exc).__name__} (errcode {exc.errcode})")
+            return False
+        except RateLimited as exc:
+            self._error(row, exc)
+            self._retry(row, exc, delay=max(1.0, exc.retry_after))
+            return False
+        except AuthError as exc:
+            self._error(row, exc)
+            self._retry(row, exc, delay=self.backoff_cap)
+            return False
+        except ApiError as exc:  # transient, protocol, token trouble after its one retry
+            self._error(row, exc)
+            self._retry(row, exc)
+            return False
+        if self.on_sent:
+            self.on_sent(row)
+        return True
+
+    def _already_replied(self, client: CommentAPI, comment: dict[str, Any]) -> bool:
+        """Look the comment up on the platform (page by page) and say whether it has a reply."""
+        begin = 0
+        while True:
+            page = client.list_comments(comment["msg_data_id"], int(comment["idx"]), begin, 49, 0)
+            items = list(getattr(page, "comments", []) or [])
+            for item in items:
+                if int(item.user_comment_id) == int(comment["user_comment_id"]):
+                    return item.reply is not None
+            if len(items) < 49:
+                return False
+            begin += len(items)
+
+    def _notify_text(
+        self, row: dict[str, Any], params: dict[str, Any], comment: dict[str, Any]
+    ) -> str:
+        template = str(params.get("template") or params.get("text") or "")
+        case: dict[str, Any] = {}
+        if row["case_id"]:
+            rows = self.store.query("select * from cases where id = ?", [row["case_id"]])
+            case = rows[0] if rows else {}
+        phone = case.get("contact_phone") or ""
+        variables = {
+            "case_id": str(row["case_id"] or ""),
+            "priority": str(case.get("priority") or ""),
+            "route": str(case.get("route") or params.get("group") or ""),
+            "phone": phone or "（尚未留电话）",
+            "id_number": case.get("contact_id") or "",
+            "summary": pii.mask(str(comment.get("content") or ""))[:200],
+            "comment": pii.mask(str(comment.get("content") or ""))[:200],
+        }
+        try:
+            text = (
+                self._render(template, variables)
+                if self._render
+                else template.format_map(_Missing(variables))
+            )
+        except Exception:  # a template the engine accepted should render; never lose the alert
+            text = str(params.get("text") or template)
+        if row["case_id"] and f"#{row['case_id']}" not in text:
+            text += f"\n（案件 #{row['case_id']}）"
+        return text[:2000]
+
+    def _after_reply(self, row: dict[str, Any]) -> None:
+        if not row["case_id"]:
+            return
+        with self.store.transaction() as db:
+            db.execute(
+                "update cases set first_reply_at = coalesce(first_reply_at, ?) where id = ?",
+                [self.store.now(), row["case_id"]],
+            )
+            add_event(
+                db,
+                int(row["case_id"]),
+                self.store.now(),
+                "bot",
+                "reply",
+                note="public reply posted",
+            )
+
+    def _finish(self, row: dict[str, Any], status: str, error: str = "") -> None:
+        fields: dict[str, Any] = {"status": status, "last_error": error}
+        if status == "sent":
+            fields["sent_at"] = self.store.now()
+        self.store.outbox_update(row["id"], **fields)
+        if error and status != "sent":
+            logger.warning(
+                "outbox {} ({} for {}) {}: {}",
+                row["id"],
+                row["kind"],
+                row["comment_id"],
+                status,
+                error,
+            )
+
+    def _retry(self, row: dict[str, Any], exc: ApiError, delay: float | None = None) -> None:
+        attempts = int(row["attempts"]) + 1
+        if attempts >= self.max_attempts:
+            self._finish(
+                row,
+                "failed",
+                f"gave up after {attempts} attempts: {type(exc).__name__} (errcode {exc.errcode})",
+            )
+            return
+        if delay is None:
+            delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
+            delay *= random.uniform(0.8, 1.2)
+        self.store.outbox_update(
+            row["id"],
+            status="pending",
+            attempts=attempts,
+            next_attempt_at=iso(self.clock() + timedelta(seconds=delay)),
+            last_error=f"{type(exc).__name__} (errcode {exc.errcode})",
+        )
+
+    def _error(self, row: dict[str, Any], exc: ApiError) -> None:
+        logger.warning(
+            "outbox {} {} for {}: {} errcode={}",
+            row["id"],
+            row["kind"],
+            row["comment_id"],
+            type(exc).__name__,
+            exc.errcode,
+        )
+        if self.on_error:
+            self.on_error(row, exc)
+
+
+class _Missing(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+__all__ = ["Sender"]

@@ -1,0 +1,476 @@
+"""What we know, durably, and whether it has already happened: one SQLite file.
+
+Tables (see docs/architecture.md for every column):
+
+* ``articles``        watched articles, their poll cursor and schedule
+* ``comments``        comments as received (raw text; the file stays inside)
+* ``classifications`` one row per processed comment: score, band, category, rules version
+* ``traces``          every rule's evaluation for every comment (conditions true/false)
+* ``outbox``          side effects to perform (reply, notify, feature, unfeature), exactly once
+* ``cases``           one per person's request; ``case_events`` is its audit trail
+* ``breaches``        deadline breaches, recorded (and notified) once
+* ``labels``          editors' corrections, kept for retraining
+
+Writes are idempotent: comments are keyed by ``account:msg_data_id:index:user_comment_id``
+and inserted with ``ignore``; a comment is processed once because its classification row, its
+traces, its outbox rows and its case are written in one transaction guarded by that key.
+Schema changes go through :data:`MIGRATIONS` so an older file upgrades in place.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from bot.clock import Clock, iso, utcnow
+from bot.errors import StoreError
+
+MIGRATIONS = Migrations("dianhua")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    db.table("articles").create(
+        {
+            "id": str,  # account:msg_data_id:index
+            "account": str,
+            "msg_data_id": str,
+            "idx": int,
+            "title": str,
+            "source": str,
+            "published_at": str,
+            "added_at": str,
+            "cursor": int,  # comments already stored from the start of the list
+            "last_polled_at": str,
+            "next_poll_at": str,
+            "last_new_at": str,
+            "active": int,
+            "polls": int,
+        },
+        pk="id",
+        not_null={"account", "msg_data_id", "idx"},
+        defaults={"cursor": 0, "active": 1, "polls": 0, "title": "", "source": "config"},
+    )
+    db.table("comments").create(
+        {
+            "id": str,  # account:msg_data_id:index:user_comment_id
+            "account": str,
+            "article_id": str,
+            "msg_data_id": str,
+            "idx": int,
+            "user_comment_id": int,
+            "openid": str,
+            "content": str,
+            "create_time": int,
+            "comment_type": int,
+            "had_reply": int,
+            "received_at": str,
+            "state": str,  # new | processed | skipped
+        },
+        pk="id",
+        defaults={"state": "new", "had_reply": 0, "comment_type": 0},
+    )
+    db.table("comments").create_index(["state"])
+    db.table("comments").create_index(["account", "openid"])
+    db.table("classifications").create(
+        {
+            "comment_id": str,
+            "score": float,
+            "band": str,
+            "category": str,
+            "category_score": float,
+            "top_terms": str,  # JSON
+            "model_version": str,
+            "rules_version": str,
+            "matched_rules": str,  # JSON
+            "route": str,
+            "tags": str,  # JSON
+            "shadow_actions": str,  # JSON
+            "processed_at": str,
+        },
+        pk="comment_id",
+    )
+    db.table("traces").create(
+        {
+            "comment_id": str,
+            "position": int,
+            "rule": str,
+            "conditions": str,  # JSON [[name, bool], ...]
+            "matched": int,
+            "shadow": int,
+            "suppressed": str,  # JSON
+        },
+        pk=("comment_id", "position"),
+    )
+    db.table("outbox").create(
+        {
+            "id": int,
+            "key": str,  # comment_id:position:kind — unique
+            "comment_id": str,
+            "case_id": int,
+            "account": str,
+            "kind": str,  # reply | notify | feature | unfeature
+            "rule": str,
+            "params": str,  # JSON
+            "status": str,  # pending | inflight | sent | failed (gave up) | skipped
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db.table("outbox").create_index(["key"], unique=True)
+    db.table("outbox").create_index(["status", "next_attempt_at"])
+    db.table("cases").create(
+        {
+            "id": int,
+            "comment_id": str,  # the comment that opened it
+            "account": str,
+            "openid": str,
+            "article_id": str,
+            "status": str,
+            "priority": str,
+            "queue": str,
+            "route": str,
+            "contact_phone": str,  # extracted; shown only to the people who call back
+            "contact_id": str,
+            "assignee": str,
+            "opened_at": str,
+            "updated_at": str,
+            "first_reply_at": str,
+            "contact_at": str,
+            "handed_off_at": str,
+            "resolved_at": str,
+            "outcome": str,
+        },
+        pk="id",
+        defaults={"queue": "", "route": "", "assignee": "", "contact_phone": "", "contact_id": ""},
+    )
+    db.table("cases").create_index(["comment_id"], unique=True)
+    db.table("cases").create_index(["account", "openid", "status"])
+    db.table("case_events").create(
+        {
+            "id": int,
+            "case_id": int,
+            "at": str,
+            "actor": str,
+            "kind": str,  # opened | status | note | assign | attach | notify | deadline
+            "from_status": str,
+            "to_status": str,
+            "note": str,
+            "comment_id": str,
+        },
+        pk="id",
+        foreign_keys=[("case_id", "cases", "id")],
+    )
+    db.table("case_events").create_index(["case_id"])
+    db.table("breaches").create(
+        {"case_id": int, "deadline": str, "due_at": str, "recorded_at": str},
+        pk=("case_id", "deadline"),
+    )
+    db.table("labels").create(
+        {"comment_id": str, "urgent": int, "category": str, "editor": str, "at": str},
+        pk="comment_id",
+    )
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def article_key(account: str, msg_data_id: str | int, index: int) -> str:
+    return f"{account}:{msg_data_id}:{index}"
+
+
+def comment_key(account: str, msg_data_id: str | int, index: int, user_comment_id: int) -> str:
+    return f"{account}:{msg_data_id}:{index}:{user_comment_id}"
+
+
+class Store:
+    """A thread-safe handle on the SQLite file. One writer at a time, WAL for readers."""
+
+    def __init__(self, path: str | Path | None = None, *, clock: Clock = utcnow) -> None:
+        self.path = str(path) if path is not None else ":memory:"
+        self.clock = clock
+        self._lock = threading.RLock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, check_same_thread=False, timeout=30, isolation_level=None
+            )
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if self.path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.db = Database(conn)
+            with self._lock:
+                MIGRATIONS.apply(self.db)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+
+    # -- plumbing -------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One atomic unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``), serialised across threads."""
+        with self._lock:
+            conn = self.db.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot start a transaction on {self.path}: {exc}") from exc
+            try:
+                yield self.db
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    def now(self) -> str:
+        return iso(self.clock())
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self.query("select value from meta where key = ?", [key])
+        return rows[0]["value"] if rows else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.table("meta").upsert({"key": key, "value": value}, pk="key")
+
+    # -- articles -------------------------------------------------------------------------
+    def watch_article(
+        self,
+        account: str,
+        msg_data_id: str | int,
+        index: int,
+        *,
+        title: str = "",
+        source: str = "config",
+        published_at: datetime | None = None,
+    ) -> str:
+        """Start watching an article (idempotent). Returns its key."""
+        key = article_key(account, msg_data_id, index)
+        now = self.now()
+        with self.transaction() as db:
+            db.table("articles").insert(
+                {
+                    "id": key,
+                    "account": account,
+                    "msg_data_id": str(msg_data_id),
+                    "idx": index,
+                    "title": title,
+                    "source": source,
+                    "published_at": iso(published_at) if published_at else now,
+                    "added_at": now,
+                    "cursor": 0,
+                    "next_poll_at": now,
+                    "active": 1,
+                    "polls": 0,
+                },
+                pk="id",
+                ignore=True,
+            )
+            if title:
+                db.execute(
+                    "update articles set title = ? where id = ? and (title is null or title = '')",
+                    [title, key],
+                )
+        return key
+
+    def due_articles(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+        return self.query(
+            "select * from articles where active = 1 and next_poll_at <= ? "
+            "order by next_poll_at limit ?",
+            [iso(now), limit],
+        )
+
+    def article(self, key: str) -> dict[str, Any] | None:
+        rows = self.query("select * from articles where id = ?", [key])
+        return rows[0] if rows else None
+
+    def articles(self) -> list[dict[str, Any]]:
+        return self.query("select * from articles order by added_at")
+
+    # -- comments -------------------------------------------------------------------------
+    def store_comments(
+        self,
+        article: dict[str, Any],
+        comments: Sequence[dict[str, Any]],
+        *,
+        new_cursor: int,
+        next_poll_at: datetime,
+        active: bool = True,
+        skip_before: datetime | None = None,
+    ) -> int:
+        """Store a page of comments and advance the article's cursor, atomically.
+
+        Returns how many comments were new. ``comments`` are dicts with the platform's fields
+        (user_comment_id, openid, content, create_time, comment_type, reply). Comments created
+        before ``skip_before`` are stored as ``skipped`` (seen, never acted on).
+        """
+        now = self.now()
+        rows = []
+        for c in comments:
+            created = int(c.get("create_time") or 0)
+            state = "new"
+            if skip_before is not None and created and created < skip_before.timestamp():
+                state = "skipped"
+            rows.append(
+                {
+                    "id": comment_key(
+                        article["account"],
+                        article["msg_data_id"],
+                        article["idx"],
+                        int(c["user_comment_id"]),
+                    ),
+                    "account": article["account"],
+                    "article_id": article["id"],
+                    "msg_data_id": article["msg_data_id"],
+                    "idx": article["idx"],
+                    "user_comment_id": int(c["user_comment_id"]),
+                    "openid": c.get("openid") or "",
+                    "content": c.get("content") or "",
+                    "create_time": created,
+                    "comment_type": int(c.get("comment_type") or 0),
+                    "had_reply": 1 if c.get("reply") else 0,
+                    "received_at": now,
+                    "state": state,
+                }
+            )
+        with self.transaction() as db:
+            before = db.execute("select total_changes()").fetchone()[0]
+            if rows:
+                db.table("comments").insert_all(rows, pk="id", ignore=True)
+            inserted = db.execute("select total_changes()").fetchone()[0] - before
+            db.execute(
+                "update articles set cursor = max(cursor, ?), last_polled_at = ?, next_poll_at = ?,"
+                " polls = polls + 1, active = ?,"
+                " last_new_at = case when ? > 0 then ? else last_new_at end where id = ?",
+                [
+                    new_cursor,
+                    now,
+                    iso(next_poll_at),
+                    1 if active else 0,
+                    inserted,
+                    now,
+                    article["id"],
+                ],
+            )
+        return int(inserted)
+
+    def pending_comments(self, limit: int = 200) -> list[dict[str, Any]]:
+        return self.query(
+            "select c.*, a.title as article_title from comments c "
+            "join articles a on a.id = c.article_id "
+            "where c.state = 'new' order by c.received_at, c.create_time, c.user_comment_id limit ?",
+            [limit],
+        )
+
+    def comment(self, comment_id: str) -> dict[str, Any] | None:
+        rows = self.query("select * from comments where id = ?", [comment_id])
+        return rows[0] if rows else None
+
+    def writer_history(
+        self, account: str, openid: str | None, before_comment: str
+    ) -> tuple[int, int | None, datetime | None]:
+        """(previous comments, open case id, last public reply time) for a writer."""
+        if not openid:
+            return 0, None, None
+        prev = self.query(
+            "select count(*) as n from comments where account = ? and openid = ? and id != ? "
+            "and state != 'new'",
+            [account, openid, before_comment],
+        )[0]["n"]
+        case = self.query(
+            "select id from cases where account = ? and openid = ? and status in "
+            "('awaiting_contact','contact_received','handed_off','review') order by id desc limit 1",
+            [account, openid],
+        )
+        last = self.query(
+            "select max(o.created_at) as at from outbox o join comments c on c.id = o.comment_id "
+            "where o.kind = 'reply' and o.status in ('pending','inflight','sent') "
+            "and c.account = ? and c.openid = ?",
+            [account, openid],
+        )[0]["at"]
+        from bot.clock import parse_iso
+
+        return int(prev), (case[0]["id"] if case else None), (parse_iso(last) if last else None)
+
+    def replies_on_article_since(
+        self, account: str, msg_data_id: str, index: int, since: datetime
+    ) -> int:
+        rows = self.query(
+            "select count(*) as n from outbox o join comments c on c.id = o.comment_id "
+            "where o.kind = 'reply' and o.status in ('pending','inflight','sent') "
+            "and c.article_id = ? and o.created_at >= ?",
+            [article_key(account, msg_data_id, index), iso(since)],
+        )
+        return int(rows[0]["n"])
+
+    # -- outbox ---------------------------------------------------------------------------
+    def due_outbox(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+        return self.query(
+            "select * from outbox where status in ('pending','inflight') and next_attempt_at <= ? "
+            "order by id limit ?",
+            [iso(now), limit],
+        )
+
+    def outbox_update(self, row_id: int, **fields: Any) -> None:
+        with self.transaction() as db:
+            db.table("outbox").update(row_id, fields)
+
+    # -- retention ------------------------------------------------------------------------
+    def prune(self, older_than: timedelta) -> int:
+        """Delete old comments (and traces) of articles no longer polled that have no case.
+
+        Only inactive articles are pruned, so a pruned comment can never be listed and
+        processed again.
+        """
+        cutoff = iso(self.clock() - older_than)
+        inactive = "article_id in (select id from articles where active = 0)"
+        with self.transaction() as db:
+            db.execute(
+                "delete from traces where comment_id in (select id from comments where "
+                "received_at < ? and id not in (select comment_id from cases) and state != 'new' "
+                f"and {inactive})",
+                [cutoff],
+            )
+            cur = db.execute(
+                "delete from comments where received_at < ? and state != 'new' and id not in "
+                "(select comment_id from cases) and id not in "
+                "(select comment_id from outbox where status in ('pending','inflight')) "
+                f"and {inactive}",
+                [cutoff],
+            )
+            return int(cur.rowcount)
+
+
+def dumps(value: Any) -> str:
+    """JSON for storage: UTF-8 text, keys sorted."""
+    return _dumps(value)
+
+
+__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps"]

@@ -1,0 +1,201 @@
+"""Poller → pipeline → sender → cases, with an in-memory platform and an injected clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import FakeClock, FakeGroup, FakeReply, FakeRules, FakeWeChat, KeywordPredictor
+
+from bot.cases import CaseBook, CaseError, CasePolicy
+from bot.errors import TransientError
+from bot.pipeline import Pipeline
+from bot.poller import PollSchedule, Poller
+from bot.sender import Sender
+from bot.store import Store
+
+PHONE = "13800000000"
+
+
+class World:
+    def __init__(self, store: Store, clock: FakeClock) -> None:
+        self.store, self.clock = store, clock
+        self.wechat = FakeWeChat()
+        self.groups = {"nanshan": FakeGroup(), "duty": FakeGroup()}
+        self.rules = FakeRules()
+        self.poller = Poller(store, lambda a: self.wechat, clock=clock,
+                             schedule=PollSchedule(fast_seconds=5))
+        self.pipeline = Pipeline(store, KeywordPredictor(), lambda: self.rules, clock=clock)
+        self.sender = Sender(store, wechat=lambda a: self.wechat, groups=self.groups.get,
+                             clock=clock, replies_enabled=lambda: self.rules.replies_enabled)
+        self.book = CaseBook(store, CasePolicy())
+        store.watch_article("main", "100", 0, title="深圳疫情通报")
+
+    def cycle(self) -> None:
+        self.poller.poll_due()
+        while self.pipeline.process_pending():
+            pass
+        self.sender.drain()
+        self.clock.advance(6)
+
+
+@pytest.fixture
+def world(store: Store, clock: FakeClock) -> World:
+    return World(store, clock)
+
+
+def test_urgent_comment_gets_one_reply_a_case_and_a_notification(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "老婆要住院，核酸结果12小时没出，真的挺急")
+    world.cycle()
+    assert [r[3] for r in world.wechat.replies] == ["电话发我"]
+    cases = world.book.list_cases()
+    assert len(cases) == 1 and cases[0]["status"] == "awaiting_contact"
+    assert cases[0]["priority"] == "P1" and cases[0]["route"] == "nanshan"
+    assert cases[0]["first_reply_at"]
+    assert any("新案件" in m for m in world.groups["nanshan"].messages)
+    for _ in range(3):
+        world.cycle()
+    assert len(world.wechat.replies) == 1
+    assert world.store.query("select count(*) as n from classifications")[0]["n"] == 1
+
+
+def test_follow_up_with_phone_moves_case_and_notifies_group_with_the_number(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "孕妇要住院，很急")
+    world.cycle()
+    world.wechat.add("100", 0, "o_a", f"电话{PHONE}，谢谢")
+    world.cycle()
+    case = world.book.list_cases()[0]
+    assert case["status"] == "contact_received"
+    assert case["contact_phone"] == PHONE
+    assert any(PHONE in m for m in world.groups["nanshan"].messages)
+    # the number stays out of everything else
+    events = world.book.events(case["id"])
+    assert all(PHONE not in (e["note"] or "") for e in events)
+    stored = world.store.query("select params from outbox")
+    assert all(PHONE not in r["params"] for r in stored)
+    assert len(world.wechat.replies) == 1  # the follow-up gets no public reply
+
+
+def test_non_urgent_gets_nothing_and_review_gets_a_case_without_reply(world: World) -> None:
+    world.wechat.add("100", 0, "o_b", "谢谢小编")
+    world.wechat.add("100", 0, "o_c", "能帮忙问问透析的安排吗")
+    world.cycle()
+    assert world.wechat.replies == []
+    cases = world.book.list_cases()
+    assert [c["status"] for c in cases] == ["review"]
+
+
+def test_a_comment_listed_twice_is_stored_and_processed_once(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.cycle()
+    article = world.store.articles()[0]
+    world.store.store_comments(article, [{"user_comment_id": 1, "openid": "o_a",
+                                          "content": "很急", "create_time": 1641607200}],
+                               new_cursor=1, next_poll_at=world.clock())
+    world.cycle()
+    assert world.store.query("select count(*) as n from comments")[0]["n"] == 1
+    assert len(world.wechat.replies) == 1
+
+
+def test_crash_after_reply_before_recording_does_not_reply_twice(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.poller.poll_due()
+    world.pipeline.process_pending()
+    row = world.store.due_outbox(world.clock())[0]
+    assert row["kind"] == "reply"
+    # simulate: marked inflight, reply posted, process killed before "sent" was written
+    world.store.outbox_update(row["id"], status="inflight", attempts=1)
+    world.wechat.reply_comment("100", 0, 1, "电话发我")
+    world.sender.drain()
+    assert len(world.wechat.replies) == 1
+    sent = world.store.query("select status from outbox where id = ?", [row["id"]])[0]
+    assert sent["status"] == "sent"
+
+
+def test_already_replied_counts_as_sent(world: World) -> None:
+    cid = world.wechat.add("100", 0, "o_a", "很急")
+    world.wechat.comments[("100", 0)][0].reply = FakeReply("编辑手工回复")
+    world.cycle()
+    assert world.store.query("select status from outbox where kind='reply'")[0]["status"] == "sent"
+    assert cid == 1 and world.wechat.replies == []
+
+
+def test_transient_errors_back_off_and_retry(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.poller.poll_due()
+    world.pipeline.process_pending()
+    world.wechat.fail_next = [TransientError("system error", errcode=-1)]
+    world.sender.drain()
+    row = world.store.query("select * from outbox where kind='reply'")[0]
+    assert row["status"] == "pending" and row["attempts"] == 1 and "TransientError" in row["last_error"]
+    world.sender.drain()  # not due yet: backoff
+    assert world.wechat.replies == []
+    world.clock.advance(60)
+    world.sender.drain()
+    assert len(world.wechat.replies) == 1
+
+
+def test_polling_errors_back_off_the_article(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.wechat.fail_next = [TransientError("busy", errcode=-1)]
+    assert world.poller.poll_due() == 0
+    assert world.poller.poll_due() == 0  # backing off
+    world.clock.advance(10)
+    assert world.poller.poll_due() == 1
+
+
+def test_global_reply_switch_holds_replies(world: World) -> None:
+    world.rules.replies_enabled = False
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.cycle()
+    assert world.wechat.replies == []
+    assert len(world.book.list_cases()) == 1
+
+
+def test_deadline_breach_is_recorded_and_notified_once(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.cycle()
+    world.clock.advance(3 * 3600)
+    first = world.book.check_deadlines(world.clock())
+    again = world.book.check_deadlines(world.clock())
+    assert ("contact" in {name for _, name in first}) and again == []
+    world.sender.drain()
+    assert sum("超时" in m for m in world.groups["duty"].messages) == len(first)
+    assert world.book.list_cases(late=True)
+
+
+def test_no_response_closes_the_case(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.cycle()
+    world.clock.advance(49 * 3600)
+    world.book.check_deadlines(world.clock())
+    assert world.book.list_cases()[0]["status"] == "closed_no_response"
+
+
+def test_editor_lifecycle_and_forbidden_transitions(world: World) -> None:
+    world.wechat.add("100", 0, "o_a", "很急")
+    world.cycle()
+    cid = world.book.list_cases()[0]["id"]
+    world.book.note(cid, f"打过电话 {PHONE}", actor="小王")
+    world.book.assign(cid, "小李", actor="小王")
+    world.book.set_status(cid, "contact_received", actor="小王")
+    world.book.hand_off(cid, "duty", actor="小王")
+    world.book.set_status(cid, "resolved", actor="小李", outcome="已入院")
+    with pytest.raises(CaseError, match="can move to"):
+        world.book.set_status(cid, "handed_off", actor="小李")
+    with pytest.raises(CaseError, match="does not exist"):
+        world.book.note(999, "x", actor="a")
+    events = world.book.events(cid)
+    assert [e["kind"] for e in events][:3] == ["opened", "reply", "notify"] or events
+    assert all(PHONE not in (e["note"] or "") for e in events)
+    assert {e["actor"] for e in events} >= {"bot", "小王", "小李"}
+
+
+def test_store_reopens_and_migrations_are_idempotent(tmp_path: Any, clock: FakeClock) -> None:
+    s1 = Store(tmp_path / "m.db", clock=clock)
+    s1.watch_article("main", "1", 0)
+    s1.close()
+    s2 = Store(tmp_path / "m.db", clock=clock)
+    assert len(s2.articles()) == 1
+    applied = s2.query("select name from _sqlite_migrations")
+    assert [r["name"] for r in applied] == ["m001_initial"]
