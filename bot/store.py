@@ -187,6 +187,17 @@ def m001_initial(db: Database) -> None:
     db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
+@MIGRATIONS()
+def m002_users(db: Database) -> None:
+    """Editors who sign in to the desk (password hashes only)."""
+    db.table("users").create(
+        {"name": str, "password_hash": str, "created_at": str, "failed_logins": int,
+         "locked_until": str},
+        pk="name",
+        defaults={"failed_logins": 0},
+    )
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
