@@ -29,7 +29,8 @@ class Predictor(Protocol):
 
 
 class Rules(Protocol):
-    version: str
+    @property
+    def version(self) -> str: ...
 
     def evaluate(self, ctx: CommentContext, history: Any) -> Decision: ...
 
@@ -78,7 +79,7 @@ class Pipeline:
     def process_one(self, row: dict[str, Any], prediction: Prediction) -> Outcome | None:
         rules = self.rules()
         now = self.clock()
-        prev, open_case_id, last_reply = self.store.writer_history(
+        prev, open_case_id, last_reply, open_route = self.store.writer_history(
             row["account"], row["openid"] or None, row["id"]
         )
         ctx = CommentContext(
@@ -96,6 +97,7 @@ class Pipeline:
                 previous_comments=prev,
                 open_case_id=open_case_id,
                 last_reply_at=last_reply,
+                open_case_route=open_route,
             ),
             article_title=row.get("article_title") or "",
         )

@@ -212,14 +212,16 @@ class Sender:
             rows = self.store.query("select * from cases where id = ?", [row["case_id"]])
             case = rows[0] if rows else {}
         phone = case.get("contact_phone") or ""
+        masked_comment = pii.mask(str(comment.get("content") or ""))[:200]
         variables = {
+            **{str(k): str(v) for k, v in (params.get("variables") or {}).items()},
             "case_id": str(row["case_id"] or ""),
             "priority": str(case.get("priority") or ""),
             "route": str(case.get("route") or params.get("group") or ""),
             "phone": phone or "（尚未留电话）",
             "id_number": case.get("contact_id") or "",
-            "summary": pii.mask(str(comment.get("content") or ""))[:200],
-            "comment": pii.mask(str(comment.get("content") or ""))[:200],
+            "summary": masked_comment,
+            "comment": masked_comment,
         }
         try:
             text = (

@@ -406,17 +406,17 @@ class Store:
 
     def writer_history(
         self, account: str, openid: str | None, before_comment: str
-    ) -> tuple[int, int | None, datetime | None]:
-        """(previous comments, open case id, last public reply time) for a writer."""
+    ) -> tuple[int, int | None, datetime | None, str | None]:
+        """(previous comments, open case id, last public reply time, open case route)."""
         if not openid:
-            return 0, None, None
+            return 0, None, None, None
         prev = self.query(
             "select count(*) as n from comments where account = ? and openid = ? and id != ? "
             "and state != 'new'",
             [account, openid, before_comment],
         )[0]["n"]
         case = self.query(
-            "select id from cases where account = ? and openid = ? and status in "
+            "select id, route from cases where account = ? and openid = ? and status in "
             "('awaiting_contact','contact_received','handed_off','review') order by id desc limit 1",
             [account, openid],
         )
@@ -428,7 +428,12 @@ class Store:
         )[0]["at"]
         from bot.clock import parse_iso
 
-        return int(prev), (case[0]["id"] if case else None), (parse_iso(last) if last else None)
+        return (
+            int(prev),
+            case[0]["id"] if case else None,
+            parse_iso(last) if last else None,
+            (case[0]["route"] or None) if case else None,
+        )
 
     def replies_on_article_since(
         self, account: str, msg_data_id: str, index: int, since: datetime

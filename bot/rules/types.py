@@ -33,6 +33,7 @@ class Writer:
     previous_comments: int = 0
     open_case_id: int | None = None
     last_reply_at: datetime | None = None  # last public reply the bot sent this writer
+    open_case_route: str | None = None  # the group handling the open case (for notify group: route)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class RuleTrace:
     matched: bool
     shadow: bool = False
     suppressed: tuple[str, ...] = ()  # e.g. ("cooldown",), ("replies_off",), ("rate_limit",)
+    reached: bool = True  # False: an earlier rule stopped the run; conditions shown for information
 
 
 @dataclass(frozen=True)

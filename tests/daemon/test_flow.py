@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import FakeClock, FakeGroup, FakeReply, FakeRules, FakeWeChat, KeywordPredictor
+from daemon_fakes import FakeClock, FakeGroup, FakeReply, FakeRules, FakeWeChat, KeywordPredictor
 
 from bot.cases import CaseBook, CaseError, CasePolicy
 from bot.errors import TransientError
