@@ -1,0 +1,255 @@
+"""``dianhua train``, ``dianhua eval`` and ``dianhua classify``: the classifier's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from bot import pii
+from bot.errors import DianhuaError
+
+_MODEL_HELP = "Model file (.skops, its card beside it). Default: the bundled model."
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """dianhua's errors as one plain message and exit status 1, never a traceback."""
+    try:
+        yield
+    except DianhuaError as exc:
+        raise click.ClickException(pii.mask(str(exc))) from exc
+
+
+def _setup_logs(verbose: bool, quiet: bool = False) -> None:
+    from bot.logs import setup
+
+    setup(level="DEBUG" if verbose else "WARNING" if quiet else "INFO")
+
+
+def _metrics_table(metrics: dict[str, Any], thresholds: dict[str, float]) -> str:
+    from classifiers.evaluate import render
+
+    report = {"model_version": "", "thresholds": thresholds, "model": metrics}
+    return render(report).split("\n", 1)[1].strip("\n")
+
+
+@click.command(name="train")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder with train/valid/test.jsonl. Default: the repo's data/.")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Where to write urgent.skops + urgent.card.json (a folder or a .skops path). "
+                   "Default: classifiers/bundled/.")
+@click.option("--seed", type=int, default=42, show_default=True,
+              help="Seed; the same data and seed give the same predictions.")
+@click.option("--resplit", is_flag=True,
+              help="First rebuild train/valid/test.jsonl from DATA/corpus/*.jsonl "
+                   "(dedupe + stratified split). Changes the test split: use only when the "
+                   "corpus changed.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool,
+          verbose: bool) -> None:
+    """Train the urgent model and category head; choose thresholds on valid; report test.
+
+    \b
+    Example:
+      dianhua train                       # data/ → classifiers/bundled/
+      dianhua train --out /tmp/m --seed 7 # a side model, the bundled one untouched
+    """
+    _setup_logs(verbose)
+    from loguru import logger
+
+    from classifiers.paths import BUNDLED_DIR, DATA_DIR
+    from classifiers.train import train as run_train
+
+    data = data_dir or DATA_DIR
+    with _plain_errors():
+        if resplit:
+            from classifiers.dataset import build_splits
+
+            sources = sorted((data / "corpus").glob("*.jsonl"))
+            if not sources:
+                raise click.ClickException(f"no corpus files in {data / 'corpus'}")
+            logger.info("[split] {} corpus files → {}", len(sources), data)
+            summary = build_splits(sources, data, seed=seed)
+            logger.info("[split] {}", json.dumps(summary, ensure_ascii=False))
+        steps = iter(range(1, 100))
+        result = run_train(
+            data, out or BUNDLED_DIR, seed=seed,
+            progress=lambda msg: logger.info("[train {}/7] {}", next(steps), msg),
+        )
+    card = result.model.card
+    test = card["metrics"]["test"]
+    click.echo(f"\nmodel {card['version']} → {result.model_path}")
+    click.echo(f"thresholds: review {card['thresholds']['review']:.4f}, "
+               f"auto {card['thresholds']['auto']:.4f} (chosen on the validation split)")
+    for note in card.get("threshold_notes", []):
+        click.echo(f"note: {note}")
+    click.echo(f"test split ({test['n']} comments, {test['urgent']} urgent), "
+               f"average precision {test['average_precision']}:")
+    click.echo(_metrics_table(test, card["thresholds"]))
+    click.echo(f"category accuracy on test {test['category_accuracy']:.3f}")
+
+
+@click.command(name="eval")
+@click.option("--data", "data_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSONL with `text` and `urgent` (`category`, `tags`, `id` optional).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+              help=_MODEL_HELP)
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where metrics.json and pr_curve.png go. Default: var/eval/<file name>/.")
+@click.option("--keywords", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Keyword baseline list. Default: data/keywords_baseline.txt.")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def eval_cmd(data_file: Path, model_path: Path | None, out_dir: Path | None,
+             keywords: Path | None, batch_size: int, verbose: bool) -> None:
+    """Precision, recall, F1 at both thresholds, confusion counts, per-tag breakdown,
+    a precision-recall curve (PNG) and the keyword baseline side by side.
+
+    \b
+    Example:
+      dianhua eval --data data/test.jsonl
+      dianhua eval --data ../shared/data/weibo-dev.jsonl --out-dir var/eval/weibo
+    """
+    _setup_logs(verbose)
+    from loguru import logger
+
+    from classifiers import KeywordBaseline, load_model
+    from classifiers.dataset import read_jsonl
+    from classifiers.evaluate import evaluate, pr_curve_png, render, write_report
+
+    with _plain_errors():
+        model = load_model(model_path)
+        rows, problems = read_jsonl(data_file)
+        if not rows:
+            raise click.ClickException(f"{data_file}: no valid lines ({len(problems)} bad)")
+        baseline = KeywordBaseline.load(keywords)
+        logger.info("evaluating {} comments from {}", len(rows), data_file)
+        report = evaluate(model, rows, baseline=baseline, batch_size=batch_size)
+        target = out_dir or Path("var") / "eval" / data_file.stem
+        metrics_path = write_report(report, target)
+        png = pr_curve_png(
+            [r.urgent for r in rows], report["_scores"], target / "pr_curve.png",
+            thresholds=model.thresholds, baseline_scores=report["_baseline_scores"],
+            title=f"{data_file.name}: precision-recall",
+        )
+    if problems:
+        click.echo(f"skipped {len(problems)} bad lines (see warnings above)")
+    click.echo(render(report))
+    click.echo(f"\nwrote {metrics_path} and {png}")
+
+
+def _jsonl_in(path: Path | None) -> IO[str]:
+    if path is None or str(path) == "-":
+        return sys.stdin
+    return path.open(encoding="utf-8", errors="replace")
+
+
+def _record(ident: Any, pred: Any) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "urgent_score": round(pred.score, 6),
+        "urgent": pred.urgent,
+        "auto": pred.auto,
+        "band": pred.band,
+        "category": pred.category,
+        "category_score": round(pred.category_score, 6),
+        "top_terms": [[t, w] for t, w in pred.top_terms],
+        "model_version": pred.model_version,
+    }
+
+
+@click.command(name="classify")
+@click.argument("text", required=False)
+@click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="JSONL with `text` (and `id`) per line; `-` for stdin.")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Where the JSONL results go (default: stdout).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+              help=_MODEL_HELP)
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+def classify(text: str | None, input_path: Path | None, output_path: Path | None,
+             model_path: Path | None, batch_size: int) -> None:
+    """Classify one TEXT (prints JSON) or stream a JSONL file in batches.
+
+    Each result: id, urgent_score, urgent (score ≥ review), auto (score ≥ auto), band,
+    category, category_score, top_terms ([term, weight], + raised the score, − lowered it).
+
+    \b
+    Example:
+      dianhua classify "老婆见红了，医院要核酸报告，结果还没出"
+      dianhua classify --input comments.jsonl --output scored.jsonl
+    """
+    if (text is None) == (input_path is None):
+        raise click.UsageError("give either TEXT or --input FILE (not both)")
+    _setup_logs(False, quiet=True)
+    from classifiers import load_model
+
+    with _plain_errors():
+        model = load_model(model_path)
+    if text is not None:
+        pred = model.predict(text)
+        click.echo(json.dumps(_record(None, pred), ensure_ascii=False))
+        return
+    out: IO[str] = (
+        output_path.open("w", encoding="utf-8")
+        if output_path is not None and str(output_path) != "-" else sys.stdout
+    )
+    n = bad = 0
+    try:
+        with _jsonl_in(input_path) as fh:
+            for batch in _batches(fh, batch_size):
+                good = [(i, t) for i, t, err in batch if err is None]
+                preds = iter(model.predict_many([t for _, t in good], batch_size=batch_size))
+                for ident, _text, err in batch:
+                    if err is not None:
+                        bad += 1
+                        out.write(json.dumps({"id": ident, "error": err}, ensure_ascii=False)
+                                  + "\n")
+                    else:
+                        out.write(json.dumps(_record(ident, next(preds)), ensure_ascii=False)
+                                  + "\n")
+                    n += 1
+                out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    click.echo(f"classified {n - bad} comments" + (f", {bad} bad lines" if bad else ""),
+               err=True)
+
+
+def _batches(fh: IO[str], size: int) -> Iterator[list[tuple[Any, str, str | None]]]:
+    """``(id, text, error)`` per non-blank line, ``size`` at a time; ids default to line numbers."""
+    batch: list[tuple[Any, str, str | None]] = []
+    for lineno, raw in enumerate(fh, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            batch.append((lineno, "", f"line {lineno}: not valid JSON ({exc.msg})"))
+        else:
+            if isinstance(row, str):
+                row = {"text": row}
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                batch.append((lineno, "", f"line {lineno}: needs a string field `text`"))
+            else:
+                ident = row.get("id", lineno)
+                if isinstance(ident, str):
+                    ident = pii.mask(ident)
+                batch.append((ident, row["text"], None))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+__all__ = ["classify", "eval_cmd", "train"]

@@ -1,0 +1,39 @@
+"""The urgent-request classifier: how urgent is this comment, what is it about, and why?
+
+>>> from classifiers import load_model
+>>> model = load_model()                      # the bundled model (classifiers/bundled/)
+>>> p = model.predict("老婆见红了，医院要48小时核酸，结果还没出")
+>>> p.score, p.band, p.category, p.top_terms[:2]
+
+Heavy imports (scikit-learn, jieba) happen on first use of ``load_model``/``UrgencyModel``/
+``KeywordBaseline``, so ``from classifiers.normalize import normalize`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from classifiers.prediction import Prediction
+
+if TYPE_CHECKING:
+    from classifiers.baseline import KeywordBaseline
+    from classifiers.model import UrgencyModel
+    from classifiers.persist import load_model
+
+_LAZY = {
+    "load_model": "classifiers.persist",
+    "UrgencyModel": "classifiers.model",
+    "KeywordBaseline": "classifiers.baseline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'classifiers' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = ["KeywordBaseline", "Prediction", "UrgencyModel", "load_model"]

@@ -1,0 +1,145 @@
+"""Saving and loading models safely: skops files + a JSON card that pins the file's hash.
+
+Loading refuses (with :class:`bot.errors.ModelError`) a model that is missing, whose card
+is missing or unreadable, whose file hash differs from the card's (tampered or corrupted),
+that was made with another scikit-learn major.minor, or that holds any type outside
+:data:`TRUSTED_TYPES`, so a crafted file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import sklearn
+import skops.io as sio
+from loguru import logger
+
+from bot.errors import ModelError
+from classifiers.model import UrgencyModel
+from classifiers.paths import DEFAULT_MODEL, card_path_for
+
+FORMAT = 1
+
+# The types a dianhua model file holds beyond those skops trusts by default (numpy arrays,
+# scikit-learn estimators such as Pipeline, TfidfVectorizer, LogisticRegression). Anything
+# else is refused.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "classifiers.features.CharNgrams",
+    "classifiers.features.CompactTfidfVectorizer",
+    "classifiers.features.Normalizer",
+    "classifiers.features.WordTokens",
+    "classifiers.lexicon.LexiconFeatures",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def save_model(model: UrgencyModel, path: str | Path) -> tuple[Path, Path]:
+    """Write ``path`` (skops) and its card beside it; the card gains the file's sha256."""
+    model_path = Path(path)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "urgent": model.urgent_pipeline,
+        "category": model.category_model,
+    }
+    tmp = model_path.with_name(model_path.name + ".tmp")
+    sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    found = sio.get_untrusted_types(file=tmp)
+    logger.debug("model file types: {}", found)
+    untrusted = set(found) - set(TRUSTED_TYPES)
+    if untrusted:
+        tmp.unlink(missing_ok=True)
+        raise ModelError(f"refusing to save a model with unlisted types: {sorted(untrusted)}")
+    tmp.replace(model_path)
+    card = dict(model.card)
+    card["model_file"] = model_path.name
+    card["model_sha256"] = sha256_file(model_path)
+    card["model_bytes"] = model_path.stat().st_size
+    card_path = card_path_for(model_path)
+    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    model.card = card
+    return model_path, card_path
+
+
+def read_card(path: str | Path) -> dict[str, Any]:
+    """The card beside a model file (ModelError when missing or not a JSON object)."""
+    card_path = card_path_for(Path(path))
+    if not card_path.exists():
+        raise ModelError(f"model card not found: {card_path} (it must sit beside the model)")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model card {card_path} is not valid JSON: {exc}") from exc
+    if not isinstance(card, dict):
+        raise ModelError(f"model card {card_path} must be a JSON object")
+    return card
+
+
+def load_model(path: str | Path | None = None) -> UrgencyModel:
+    """Load a model and its card, refusing anything missing, tampered or incompatible."""
+    model_path = Path(path) if path is not None else DEFAULT_MODEL
+    if model_path.is_dir():
+        model_path = model_path / DEFAULT_MODEL.name
+    if not model_path.is_file():
+        raise ModelError(
+            f"model file not found: {model_path} (run `dianhua train` to build one)"
+        )
+    card = read_card(model_path)
+    expected = card.get("model_sha256")
+    actual = sha256_file(model_path)
+    if expected != actual:
+        raise ModelError(
+            f"model file {model_path.name} does not match its card (sha256 {actual[:12]}…, "
+            f"card says {str(expected)[:12]}…): the file is corrupt or was tampered with; "
+            "retrain with `dianhua train` or restore both files"
+        )
+    made_with = str((card.get("libraries") or {}).get("sklearn", ""))
+    if _major_minor(made_with) != _major_minor(sklearn.__version__):
+        raise ModelError(
+            f"model {model_path.name} was made with scikit-learn {made_with or 'unknown'}, "
+            f"this is {sklearn.__version__}: retrain with `dianhua train`"
+        )
+    try:
+        found = sio.get_untrusted_types(file=model_path)
+    except Exception as exc:
+        raise ModelError(f"model file {model_path} is corrupt: {exc}") from exc
+    unexpected = sorted(set(found) - set(TRUSTED_TYPES))
+    if unexpected:
+        raise ModelError(
+            f"model file {model_path.name} holds types dianhua does not trust "
+            f"({', '.join(unexpected)}); refusing to load it"
+        )
+    try:
+        payload = sio.load(model_path, trusted=list(found))
+    except Exception as exc:
+        raise ModelError(f"model file {model_path} could not be read: {exc}") from exc
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != FORMAT
+        or "urgent" not in payload
+        or "category" not in payload
+    ):
+        raise ModelError(f"model file {model_path} is not a dianhua model (format {FORMAT})")
+    model = UrgencyModel(payload["urgent"], payload["category"], card)
+    logger.debug("loaded model {} from {}", model.version, model_path)
+    return model
+
+
+__all__ = ["TRUSTED_TYPES", "load_model", "read_card", "save_model", "sha256_file"]

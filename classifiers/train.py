@@ -1,0 +1,219 @@
+"""Train the urgent model and its category head from ``train/valid/test.jsonl``.
+
+The urgent model is fitted on ``train`` only; thresholds are chosen on ``valid``
+(:func:`classifiers.metrics.choose_thresholds`); ``test`` is scored once, for the card.
+Everything is deterministic: the same files and seed give the same predictions.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from loguru import logger
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from bot import __version__
+from bot.errors import ModelError
+from classifiers.dataset import Example, file_sha256, read_jsonl
+from classifiers.features import FeatureParams, Normalizer, build_features
+from classifiers.metrics import POLICY, TARGETS, choose_thresholds, summary
+from classifiers.model import UrgencyModel
+from classifiers.paths import DATA_DIR, SPLITS, USERDICT
+from classifiers.persist import save_model
+from classifiers.segment import read_userdict
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Model knobs (recorded in the card)."""
+
+    features: FeatureParams = field(default_factory=FeatureParams)
+    C: float = 4.0
+    category_C: float = 4.0
+    calibration: str = "sigmoid"
+    calibration_folds: int = 5
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_pipeline(userdict: tuple[str, ...], params: TrainParams, seed: int) -> Pipeline:
+    """An unfitted urgent pipeline."""
+    lr = LogisticRegression(
+        C=params.C, class_weight="balanced", max_iter=5000, random_state=seed
+    )
+    clf = CalibratedClassifierCV(
+        lr,
+        method=params.calibration,
+        cv=params.calibration_folds,  # an int: stratified folds, no shuffling
+        ensemble=False,
+    )
+    return Pipeline(
+        [
+            ("normalize", Normalizer()),
+            ("features", build_features(userdict, params.features)),
+            ("clf", clf),
+        ]
+    )
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist, key in (
+        ("scikit-learn", "sklearn"),
+        ("jieba", "jieba"),
+        ("skops", "skops"),
+        ("numpy", "numpy"),
+        ("scipy", "scipy"),
+        ("opencc-python-reimplemented", "opencc"),
+    ):
+        try:
+            out[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            out[key] = "unknown"
+    return out
+
+
+def _counts(rows: Sequence[Example]) -> dict[str, Any]:
+    return {
+        "n": len(rows),
+        "urgent": sum(r.urgent for r in rows),
+        "categories": dict(sorted(Counter(r.category or "" for r in rows).items())),
+    }
+
+
+def load_splits(data_dir: Path) -> dict[str, list[Example]]:
+    """Read ``train/valid/test.jsonl`` from ``data_dir`` (ModelError when one is missing/empty)."""
+    splits: dict[str, list[Example]] = {}
+    for name in SPLITS:
+        path = data_dir / f"{name}.jsonl"
+        if not path.is_file():
+            raise ModelError(
+                f"{path} not found: build the split first (`dianhua train --resplit`)"
+            )
+        rows, problems = read_jsonl(path, need_category=True)
+        if problems:
+            logger.warning("{}: skipped {} bad lines", path, len(problems))
+        if not rows or len({r.urgent for r in rows}) < 2:
+            raise ModelError(f"{path} needs both urgent and non-urgent examples")
+        splits[name] = rows
+    return splits
+
+
+@dataclass
+class TrainResult:
+    model: UrgencyModel
+    model_path: Path | None
+    card_path: Path | None
+
+
+def train(
+    data_dir: str | Path | None = None,
+    out_path: str | Path | None = None,
+    *,
+    seed: int = 42,
+    params: TrainParams | None = None,
+    userdict: str | Path | None = None,
+    clock: Callable[[], datetime] | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Fit, choose thresholds on valid, score test, and (when ``out_path``) save model + card."""
+    say: Progress = progress or (lambda msg: logger.info(msg))
+    params = params or TrainParams()
+    data = Path(data_dir) if data_dir is not None else DATA_DIR
+    now = (clock or (lambda: datetime.now(UTC)))()
+    say(f"reading splits from {data}")
+    splits = load_splits(data)
+    tr, va, te = splits["train"], splits["valid"], splits["test"]
+    dict_path = Path(userdict) if userdict is not None else (
+        data / "userdict.txt" if (data / "userdict.txt").is_file() else USERDICT
+    )
+    words = read_userdict(dict_path)
+    say(f"train {len(tr)} · valid {len(va)} · test {len(te)} comments; {len(words)} user words")
+
+    np.random.seed(seed)  # nothing below draws randomly; belt and braces
+    pipe = build_pipeline(words, params, seed)
+    say("fitting word + character features and the calibrated urgent model")
+    pipe.fit([r.text for r in tr], np.array([r.urgent for r in tr]))
+    x_tr = pipe[:-1].transform([r.text for r in tr])
+    say("fitting the category model")
+    cat = LogisticRegression(
+        C=params.category_C, class_weight="balanced", max_iter=5000, random_state=seed
+    )
+    cat.fit(x_tr, [r.category for r in tr])
+
+    say("choosing thresholds on the validation split")
+    stub = {"thresholds": {"review": 0.5, "auto": 0.5}}
+    probe = UrgencyModel(pipe, cat, stub)
+    y_va = [r.urgent for r in va]
+    s_va = probe.scores([r.text for r in va])
+    choice = choose_thresholds(y_va, s_va)
+    for note in choice.notes:
+        logger.warning("threshold: {}", note)
+    say("scoring the test split")
+    y_te = [r.urgent for r in te]
+    s_te = probe.scores([r.text for r in te])
+    th = {"review": round(choice.review, 6), "auto": round(choice.auto, 6)}
+    val_metrics = summary(y_va, s_va, **th)
+    test_metrics = summary(y_te, s_te, **th)
+    for name, rows in (("validation", va), ("test", te)):
+        m = val_metrics if name == "validation" else test_metrics
+        m["category_accuracy"] = round(
+            float(
+                np.mean(
+                    np.array(cat.predict(pipe[:-1].transform([r.text for r in rows])))
+                    == np.array([r.category for r in rows])
+                )
+            ),
+            4,
+        )
+
+    files = [data / f"{n}.jsonl" for n in SPLITS]
+    data_sha = file_sha256(files)
+    card: dict[str, Any] = {
+        "name": "dianhua urgent-request classifier",
+        "version": f"{__version__}+{data_sha[:8]}.s{seed}",
+        "created_at": now.astimezone(UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        "training_data": {
+            "sha256": data_sha,
+            "files": {p.name: file_sha256([p]) for p in files},
+            "userdict_sha256": file_sha256([dict_path]) if dict_path.is_file() else None,
+        },
+        "counts": {"train": _counts(tr), "valid": _counts(va), "test": _counts(te)},
+        "libraries": library_versions(),
+        "params": params.to_dict(),
+        "thresholds": th,
+        "threshold_policy": POLICY,
+        "threshold_notes": list(choice.notes),
+        "targets": TARGETS,
+        "metrics": {"validation": val_metrics, "test": test_metrics},
+        "targets_met_on_test": test_metrics["meets_targets"],
+        "categories": [str(c) for c in cat.classes_],
+        "platform": sys.platform,
+    }
+    model = UrgencyModel(pipe, cat, card)
+    model_path = card_path = None
+    if out_path is not None:
+        target = Path(out_path)
+        if target.suffix != ".skops":
+            target = target / "urgent.skops"
+        say(f"writing {target} and its card")
+        model_path, card_path = save_model(model, target)
+    return TrainResult(model=model, model_path=model_path, card_path=card_path)
+
+
+__all__ = ["TrainParams", "TrainResult", "build_pipeline", "library_versions", "load_splits", "train"]
