@@ -196,13 +196,15 @@ class Daemon:
             client.close()
         logger.info("dianhua stopped cleanly")
 
-    def run_forever(self) -> None:
-        def _on_signal(signum: int, _frame: Any) -> None:
-            logger.info("signal {} received: finishing the job in hand", signum)
-            self._stop.set()
-
-        signal.signal(signal.SIGTERM, _on_signal)
-        signal.signal(signal.SIGINT, _on_signal)
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Run until SIGTERM/SIGINT (or ``stop`` is set); the job in hand finishes first."""
+        if stop is not None:
+            self._stop = stop
+        else:
+            install_signal_handlers(self._stop)
+        if self._stop.is_set():
+            self.shutdown()
+            return
         self.start()
         try:
             while not self._stop.wait(0.5):
@@ -265,6 +267,17 @@ class Daemon:
         }
 
 
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop``; install this first thing, before slow start-up work."""
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        logger.info("signal {} received: finishing the job in hand", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+
 def _renderer() -> Callable[[str, dict[str, str]], str] | None:
     try:
         from bot.rules import render_template
@@ -273,4 +286,4 @@ def _renderer() -> Callable[[str, dict[str, str]], str] | None:
     return render_template  # type: ignore[no-any-return]
 
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "install_signal_handlers"]

@@ -17,8 +17,13 @@ def run(config_path: Path | None, once: bool) -> None:
 
     Stops cleanly on SIGTERM or Ctrl-C (the job in hand finishes first).
     """
-    from bot import logs
+    import threading
 
+    from bot import logs
+    from bot.daemon import install_signal_handlers
+
+    stop = threading.Event()
+    install_signal_handlers(stop)  # before the slow imports: a SIGTERM now still exits cleanly
     with plain_errors():
         config = load(config_path)
         logs.setup(level=config.log_level, file=config.log_file, rotation=config.log_rotation,
@@ -31,7 +36,7 @@ def run(config_path: Path | None, once: bool) -> None:
             daemon.tick()
             daemon.shutdown()
             return
-        daemon.run_forever()
+        daemon.run_forever(stop)
 
 
 @click.group()

@@ -1,0 +1,132 @@
+"""``dianhua web`` (the editors' desk on its own) and ``dianhua users`` (who may sign in)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli._common import config_option, load, plain_errors
+
+db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="SQLite file (default: from the configuration).")
+
+
+@click.command()
+@config_option
+@click.option("--host", default=None, help="Address to listen on (default: http.host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: http.port, 8080).")
+def web(config_path: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the editors' desk on its own, over the daemon's database.
+
+    The daemon (`dianhua run`) already serves the desk on its HTTP port; use this to run the
+    desk on another machine or port. Sign-in users come from `dianhua users add`.
+    """
+    from bot import logs
+
+    with plain_errors():
+        config = load(config_path)
+        logs.setup(level=config.log_level, file=config.log_file, rotation=config.log_rotation,
+                   retention=config.log_retention)
+        import uvicorn
+
+        from bot.web import create_desk_app
+
+        app = create_desk_app(config)
+        listen_host = host or config.http_host
+        listen_port = port if port is not None else config.http_port
+        if not app.state.desk.users.list():
+            click.echo("note: nobody can sign in yet; add an editor with `dianhua users add NAME`",
+                       err=True)
+        click.echo(f"editors' desk on http://{listen_host}:{listen_port}/ (Ctrl-C to stop)")
+        uvicorn.run(app, host=listen_host, port=listen_port, log_level="warning",
+                    access_log=False, lifespan="off")
+
+
+def _users(config_path: Path | None, db: Path | None) -> Any:
+    from bot.store import Store
+    from bot.web.users import UserBook
+
+    config = load(config_path)
+    return UserBook(Store(db or config.db), dict(config.web_users))
+
+
+@click.group()
+def users() -> None:
+    """Manage the editors who can sign in to the desk."""
+
+
+@users.command("add")
+@config_option
+@db_option
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input (for scripts).")
+def add(config_path: Path | None, db: Path | None, name: str, password_stdin: bool) -> None:
+    """Add editor NAME, or set a new password for them (this also lifts a lock-out)."""
+    from bot.web.users import MIN_PASSWORD, UserError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"password for {name} (at least {MIN_PASSWORD} characters)",
+                                hide_input=True, confirmation_prompt="repeat the password")
+    with plain_errors():
+        book = _users(config_path, db)
+        try:
+            existed = any(u["name"] == name and u["source"] == "database" for u in book.list())
+            book.add(name, password)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{'password changed for' if existed else 'added'} {name}")
+
+
+@users.command("list")
+@config_option
+@db_option
+def list_cmd(config_path: Path | None, db: Path | None) -> None:
+    """List editors (never their password hashes)."""
+    with plain_errors():
+        rows = _users(config_path, db).list()
+    if not rows:
+        click.echo("no users; add one with `dianhua users add NAME`")
+    for row in rows:
+        state = f"locked until {row['locked_until'][:19]}" if row["locked_until"] else (
+            f"{row['failed_logins']} failed sign-in(s)" if row["failed_logins"] else "ok")
+        click.echo(f"{row['name']:<20} {row['source']:<9} {(row['created_at'] or '-')[:19]:<20} "
+                   f"{state}")
+
+
+@users.command("remove")
+@config_option
+@db_option
+@click.argument("name")
+def remove(config_path: Path | None, db: Path | None, name: str) -> None:
+    """Remove editor NAME (they are signed out at their next click)."""
+    with plain_errors():
+        book = _users(config_path, db)
+        removed = book.remove(name)
+    if not removed:
+        raise click.ClickException(f"no user {name!r} in the database")
+    if name in book.config_users:
+        click.echo(f"removed {name} from the database; they are also in the configuration's "
+                   "[web.users] and can still sign in until you delete them there", err=True)
+    click.echo(f"removed {name}")
+
+
+@users.command("unlock")
+@config_option
+@db_option
+@click.argument("name")
+def unlock(config_path: Path | None, db: Path | None, name: str) -> None:
+    """Lift a lock-out after too many failed sign-ins."""
+    with plain_errors():
+        ok = _users(config_path, db).unlock(name)
+    if not ok:
+        raise click.ClickException(f"no user {name!r}")
+    click.echo(f"unlocked {name}")
+
+
+__all__ = ["users", "web"]

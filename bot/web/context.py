@@ -1,0 +1,112 @@
+"""What the desk needs from its host: the daemon, or a small stand-in for ``dianhua web``.
+
+Any object with ``.store``, ``.cases`` and ``.config`` will do; ``.rules`` (a holder with
+``.current`` and ``.last_error``), ``.model`` (with ``.card`` and ``.version``), ``.health()``
+and ``.clock`` are used when present.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from loguru import logger
+
+from bot.cases import CaseBook
+from bot.clock import Clock, utcnow
+from bot.config import Config
+from bot.errors import DianhuaError
+from bot.store import Store
+
+
+class DeskHost(Protocol):
+    store: Store
+    cases: CaseBook
+    config: Config
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The model's card without loading the model (enough for the status page)."""
+
+    card: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", ""))
+
+
+class _Rules:
+    """Rules for the stand-alone desk: the holder, re-checked at most every few seconds."""
+
+    def __init__(self, holder: Any, clock: Clock, every: float = 5.0) -> None:
+        self._holder = holder
+        self._clock = clock
+        self._every = every
+        self._checked: datetime | None = None
+
+    @property
+    def current(self) -> Any:
+        now = self._clock()
+        if self._checked is None or (now - self._checked).total_seconds() >= self._every:
+            self._checked = now
+            try:
+                self._holder.check()
+            except Exception as exc:  # never let a status page take the desk down
+                logger.warning("rules check from the desk failed: {}", exc)
+        return self._holder.current
+
+    @property
+    def last_error(self) -> str | None:
+        return getattr(self._holder, "last_error", None)
+
+
+@dataclass
+class StandaloneHost:
+    """The desk's host for ``dianhua web``: the database, the cases, the rules, the model card."""
+
+    config: Config
+    clock: Clock = utcnow
+    store: Store = field(init=False)
+    cases: CaseBook = field(init=False)
+    rules: Any = field(init=False, default=None)
+    model: Any = field(init=False, default=None)
+    rules_error: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.store = Store(self.config.db, clock=self.clock)
+        self.cases = CaseBook(self.store, self.config.cases)
+        try:
+            from bot.rules import RulesHolder
+
+            self.rules = _Rules(RulesHolder(self.config.rules, clock=self.clock), self.clock)
+        except (DianhuaError, OSError, ImportError) as exc:
+            self.rules_error = str(exc)
+            logger.warning("the desk runs without rules ({}): department groups come from the "
+                           "configuration only", self.config.rules)
+        self.model = _model_card(self.config)
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "rules_version": _rules_version(self.rules),
+                "rules_error": self.rules_error or getattr(self.rules, "last_error", None)}
+
+
+def _rules_version(rules: Any) -> str:
+    current = getattr(rules, "current", None)
+    return str(getattr(current, "version", "") or "")
+
+
+def _model_card(config: Config) -> ModelCard | None:
+    try:
+        from classifiers.paths import DEFAULT_MODEL, card_path_for
+
+        path = card_path_for(config.model or DEFAULT_MODEL)
+        return ModelCard(json.loads(path.read_text(encoding="utf-8")))
+    except (ImportError, OSError, ValueError) as exc:
+        logger.warning("the desk could not read the model card: {}", exc)
+        return None
+
+
+__all__ = ["DeskHost", "ModelCard", "StandaloneHost"]

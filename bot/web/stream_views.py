@@ -1,0 +1,66 @@
+"""The stream: recent comments with score and band, filters, and urgent / not-urgent marks."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from loguru import logger
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bot.cases import CaseError
+from bot.web import queries
+from bot.web.auth import Handler, signed_in
+from bot.web.desk import Desk
+from bot.web.marks import mark_not_urgent, mark_urgent
+
+BAND_CHOICES = (("", "全部"), ("auto", "紧急（自动）"), ("review", "待审核"), ("below", "普通"),
+                ("none", "未分类"))
+
+
+def _filters(values: dict[str, str]) -> dict[str, str]:
+    band = values.get("band", "")
+    return {
+        "band": band if band in {b for b, _ in BAND_CHOICES} else "",
+        "category": values.get("category", "")[:40],
+        "q": values.get("q", "").strip()[:100],
+    }
+
+
+def routes(desk: Desk) -> dict[str, Handler]:
+    guard = signed_in(desk)
+
+    @guard
+    async def stream_page(request: Request) -> Response:
+        f = _filters(dict(request.query_params))
+        rows = queries.stream(desk.store, band=f["band"], category=f["category"], text=f["q"])
+        return desk.render(request, "stream.html", title="留言流", rows=rows, filters=f,
+                           bands=BAND_CHOICES, categories=queries.categories(desk.store),
+                           back=urlencode({k: v for k, v in f.items() if v}))
+
+    @guard
+    async def label(request: Request) -> Response:
+        form = await request.form()
+        comment_id = str(form.get("comment_id") or "")
+        urgent = str(form.get("urgent") or "") == "1"
+        editor = str(request.state.user)
+        f = _filters({k: str(form.get(k) or "") for k in ("band", "category", "q")})
+        back = "/stream" + ("?" + urlencode({k: v for k, v in f.items() if v}) if any(
+            f.values()) else "")
+        try:
+            if urgent:
+                result = mark_urgent(desk.store, desk.cases, comment_id, editor=editor)
+            else:
+                result = mark_not_urgent(desk.store, desk.cases, comment_id, editor=editor)
+        except CaseError as exc:
+            desk.flash(request, "error", str(exc))
+        else:
+            logger.info("desk: {} labelled a comment {}", editor,
+                        "urgent" if urgent else "not urgent")
+            desk.flash(request, "ok", result.message)
+        return RedirectResponse(back, status_code=303)
+
+    return {"stream": stream_page, "label": label}
+
+
+__all__ = ["routes"]

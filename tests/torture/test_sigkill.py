@@ -1,0 +1,179 @@
+"""Kill the daemon with SIGKILL at random moments while the mock streams comments with faults.
+
+Afterwards: every comment stored and classified once, no comment answered twice, every urgent
+one answered, exactly one case per case-opening comment. The CI version runs a bounded number
+of kills (``DIANHUA_TORTURE_KILLS``, default 12); the long version (50 kills over 5,000
+comments) is ``DIANHUA_TORTURE_KILLS=50 DIANHUA_TORTURE_COMMENTS=5000 pytest -m torture``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store
+from connectors.mock import MockServer
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.torture, pytest.mark.slow]
+
+
+def _texts(n: int) -> list[str]:
+    rows: list[str] = []
+    for name in ("test.jsonl", "valid.jsonl", "train.jsonl"):
+        with open(ROOT / "data" / name, encoding="utf-8") as fh:
+            rows.extend(json.loads(line)["text"] for line in fh)
+    rnd = random.Random(5)
+    rnd.shuffle(rows)
+    return [rows[i % len(rows)] + ("" if i < len(rows) else f" ({i})") for i in range(n)]
+
+
+def _config(tmp: Path, url: str) -> Path:
+    path = tmp / "dianhua.toml"
+    path.write_text(
+        f"""
+[[accounts]]
+name = "main"
+base_url = "{url}"
+
+[storage]
+db = "{tmp / 'dianhua.db'}"
+
+[rules]
+path = "{ROOT / 'rules.yaml'}"
+reload_seconds = 1
+
+[polling]
+tick_seconds = 0.2
+fast_seconds = 0.5
+normal_seconds = 0.5
+slow_seconds = 0.5
+discover_minutes = 0.05
+
+[sender]
+max_attempts = 100
+backoff_cap_seconds = 1
+
+[wecom]
+base_url = "{url}"
+[wecom.groups]
+duty = "k-duty"
+
+[http]
+enabled = false
+
+[log]
+file = "{tmp / 'log' / 'dianhua.jsonl'}"
+level = "INFO"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _start(config: Path, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIANHUA_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "stderr.log", "ab"),  # noqa: SIM115
+    )
+
+
+def _busy(db: Path, expected: int) -> bool:
+    if not db.exists():
+        return True
+    store = Store(db)
+    try:
+        q = store.query
+        stored = q("select count(*) as n from comments")[0]["n"]
+        pending = q("select (select count(*) from comments where state = 'new') + (select count(*)"
+                    " from outbox where status in ('pending','inflight')) as n")[0]["n"]
+        return bool(stored < expected or pending)
+    finally:
+        store.close()
+
+
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    kills = int(os.environ.get("DIANHUA_TORTURE_KILLS", "12"))
+    total = int(os.environ.get("DIANHUA_TORTURE_COMMENTS", "300"))
+    rnd = random.Random(int(os.environ.get("DIANHUA_TORTURE_SEED", "1")))
+    mock = MockServer(tmp_path / "mock.db", token_ttl=20).start()
+    stop = threading.Event()
+    try:
+        articles = [mock.state.add_article(f"通知 {i}") for i in range(10)]
+        mock.faults.update({"error_rate": 0.1, "webhook_per_minute": None, "seed": 3})
+        texts = _texts(total)
+        urgent_writers: list[str] = []
+
+        def feed() -> None:
+            for i, text in enumerate(texts):
+                if stop.is_set():
+                    return
+                openid = f"o_{i}"
+                mock.state.add_comment(*articles[i % len(articles)], openid, text)
+                if i % 25 == 0:
+                    urgent_writers.append(openid)
+                time.sleep(0.01)
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        config = _config(tmp_path, mock.url)
+        for _ in range(kills):
+            proc = _start(config, tmp_path)
+            time.sleep(rnd.uniform(2.5, 7.0))  # start-up takes ~3 s: kills land everywhere
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            if rnd.random() < 0.3:
+                mock.state.expire_tokens()
+        feeder.join(timeout=120)
+        mock.faults.update({"error_rate": 0.0})
+        proc = _start(config, tmp_path)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and _busy(tmp_path / "dianhua.db", total):
+            time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, "SIGTERM must exit cleanly"
+    finally:
+        stop.set()
+        mock.faults.update({"error_rate": 0.0})
+
+    store = Store(tmp_path / "dianhua.db")
+    q = store.query
+    platform = {
+        (str(a[0]), a[1], int(c["user_comment_id"])): c
+        for a in articles for c in mock.state.all_comments(*a)
+    }
+    assert len(platform) == total
+    stored = q("select msg_data_id, idx, user_comment_id, state from comments")
+    assert len(stored) == total, "every comment stored exactly once"
+    assert {r["state"] for r in stored} == {"processed"}
+    assert q("select count(*) as n from classifications")[0]["n"] == total
+    replies = q("select comment_id, status from outbox where kind = 'reply'")
+    assert max(Counter(r["comment_id"] for r in replies).values(), default=1) == 1
+    assert {r["status"] for r in replies} <= {"sent"}
+    replied_on_platform = {k for k, c in platform.items() if c.get("reply")}
+    assert len(replied_on_platform) == len(replies), "no reply lost, none extra"
+    auto = q("select c.comment_id from classifications c where c.matched_rules like "
+             "'%urgent_auto%'")
+    assert len(auto) > 0
+    reply_ids = {r["comment_id"] for r in replies}
+    assert all(a["comment_id"] in reply_ids for a in auto), "every urgent comment answered"
+    opening = q("select comment_id from classifications where matched_rules like "
+                "'%urgent_auto%' or matched_rules like '%urgent_review%'")
+    cases = q("select comment_id from cases")
+    assert sorted(r["comment_id"] for r in cases) == sorted(r["comment_id"] for r in opening)
+    logs = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "log").glob("*"))
+    assert "13800000000" not in logs
+    store.close()
+    mock.stop()
