@@ -90,6 +90,12 @@ def _start(config: Path, tmp: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _runs(tmp: Path) -> int:
+    path = tmp / "stderr.log"
+    return path.read_text(encoding="utf-8", errors="replace").count("dianhua running") \
+        if path.exists() else 0
+
+
 def _busy(db: Path, expected: int) -> bool:
     if not db.exists():
         return True
@@ -138,8 +144,11 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
                 mock.state.expire_tokens()
         feeder.join(timeout=120)
         mock.faults.update({"error_rate": 0.0})
+        started = _runs(tmp_path)
         proc = _start(config, tmp_path)
         deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and _runs(tmp_path) == started:
+            time.sleep(0.2)  # SIGTERM is for a running daemon, not a half-started interpreter
         while time.monotonic() < deadline and _busy(tmp_path / "dianhua.db", total):
             time.sleep(1)
         proc.send_signal(signal.SIGTERM)
