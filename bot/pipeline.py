@@ -17,6 +17,7 @@ from loguru import logger
 from bot import pii
 from bot.cases import attach_comment, enqueue, open_case
 from bot.clock import Clock, from_unix, iso, utcnow
+from bot.errors import StoreError
 from bot.rules.types import CommentContext, Decision, Writer
 from bot.store import Store, dumps
 from classifiers.prediction import Prediction
@@ -66,15 +67,52 @@ class Pipeline:
         rows = self.store.pending_comments(limit)
         if not rows:
             return 0
-        predictions = self.model.predict_many([r["content"] or "" for r in rows])
+        try:
+            predictions: list[Prediction | None] = list(
+                self.model.predict_many([r["content"] or "" for r in rows])
+            )
+        except Exception:
+            logger.exception("batch classification failed; classifying one by one")
+            predictions = [self._predict_one(r) for r in rows]
         done = 0
         for row, prediction in zip(rows, predictions, strict=True):
-            outcome = self.process_one(row, prediction)
+            try:
+                if prediction is None:
+                    raise ValueError("the classifier could not score this comment")
+                outcome = self.process_one(row, prediction)
+            except StoreError:
+                raise  # the database itself is in trouble: stop this round, retry next tick
+            except Exception as exc:
+                self._quarantine(row, exc)
+                done += 1
+                continue
             if outcome is not None:
                 done += 1
                 if self.on_outcome:
                     self.on_outcome(outcome, row)
         return done
+
+    def _predict_one(self, row: dict[str, Any]) -> Prediction | None:
+        try:
+            return self.model.predict_many([row["content"] or ""])[0]
+        except Exception:
+            logger.exception("classifying comment {} failed", row["id"])
+            return None
+
+    def _quarantine(self, row: dict[str, Any], exc: Exception) -> None:
+        """A comment we cannot process automatically goes to an editor instead of being lost."""
+        logger.opt(exception=exc).error(
+            "comment {} could not be processed ({}); opened a review case for an editor",
+            row["id"], type(exc).__name__,
+        )
+        at = iso(self.clock())
+        with self.store.transaction() as db:
+            state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
+            if state is None or state[0] != "new":
+                return
+            open_case(db, row, at=at, priority="P2", status="review", route=self.duty_group,
+                      note=f"automatic processing failed ({type(exc).__name__}); please read it")
+            db.execute("update comments set state = 'error' where id = ?", [row["id"]])
 
     def process_one(self, row: dict[str, Any], prediction: Prediction) -> Outcome | None:
         rules = self.rules()

@@ -7,11 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from bot import pii
 from bot.rules.types import Action, CommentContext, Decision, RuleTrace
-from bot.store import Store
 from classifiers.prediction import Prediction, band_for
 
 

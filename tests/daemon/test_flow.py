@@ -10,7 +10,7 @@ from daemon_fakes import FakeClock, FakeGroup, FakeReply, FakeRules, FakeWeChat,
 from bot.cases import CaseBook, CaseError, CasePolicy
 from bot.errors import TransientError
 from bot.pipeline import Pipeline
-from bot.poller import PollSchedule, Poller
+from bot.poller import Poller, PollSchedule
 from bot.sender import Sender
 from bot.store import Store
 
@@ -199,3 +199,21 @@ def test_store_reopens_and_migrations_are_idempotent(tmp_path: Any, clock: FakeC
     assert len(s2.articles()) == 1
     applied = s2.query("select name from _sqlite_migrations")
     assert [r["name"] for r in applied] == ["m001_initial", "m002_users"]
+
+
+def test_a_comment_that_cannot_be_processed_goes_to_an_editor(world: World) -> None:
+    class Exploding(FakeRules):
+        def evaluate(self, ctx, history):  # type: ignore[no-untyped-def]
+            if "炸" in ctx.text:
+                raise RuntimeError("boom")
+            return super().evaluate(ctx, history)
+
+    world.rules = Exploding()
+    world.wechat.add("100", 0, "o_x", "炸了")
+    world.wechat.add("100", 0, "o_y", "很急")
+    world.cycle()
+    states = {r["content"]: r["state"] for r in world.store.query("select content, state from comments")}
+    assert states == {"炸了": "error", "很急": "processed"}
+    cases = {c["content"]: c for c in world.book.list_cases()}
+    assert cases["炸了"]["status"] == "review"
+    assert len(world.wechat.replies) == 1
