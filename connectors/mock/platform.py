@@ -75,7 +75,8 @@ class Platform:
             self.state.use_quota(req.path, self.faults.daily_quota)
             if self.faults.should_fail():
                 raise MockApiError(-1, "system error")
-            return Response(200, handler(_body(req.body), req))
+            body = _body(req.body, check_escapes=self.faults.strict_charset)
+            return Response(200, handler(body, req))
         except MockApiError as exc:
             return platform_error(exc.errcode, exc.errmsg)
 
@@ -91,7 +92,7 @@ class Platform:
     def _stable_token(self, req: Request) -> dict[str, Any]:
         if req.method != "POST":
             raise MockApiError(43002, "require POST method")
-        body = _body(req.body)
+        body = _body(req.body, check_escapes=False)
         force = body.get("force_refresh", False)
         if not isinstance(force, bool):
             raise MockApiError(40097, "invalid args")
@@ -249,7 +250,7 @@ class Platform:
         return OK
 
 
-def _body(raw: bytes, *, check_escapes: bool = True) -> dict[str, Any]:
+def _body(raw: bytes, *, check_escapes: bool = False) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

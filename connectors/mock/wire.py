@@ -73,18 +73,21 @@ class Faults:
         self.latency_ms = 0
         self.daily_quota = daily_quota
         self.webhook_per_minute: int | None = 20
+        # The notes say the platform answers 40033 to \uXXXX-escaped non-ASCII; that is verified
+        # for some APIs only, so the mock is tolerant by default and strict on request.
+        self.strict_charset = False
         self._rng = random.Random(seed)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {"error_rate": self.error_rate, "latency_ms": self.latency_ms,
                     "daily_quota": self.daily_quota, "webhook_per_minute": self.webhook_per_minute,
-                    "expire_tokens": False}
+                    "strict_charset": self.strict_charset, "expire_tokens": False}
 
     def update(self, data: dict[str, Any]) -> None:
         """Validate everything first, then apply: a bad field changes nothing."""
         known = {"error_rate", "latency_ms", "daily_quota", "webhook_per_minute", "expire_tokens",
-                 "seed"}
+                 "seed", "strict_charset"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise AdminError(400, f"unknown field(s) {unknown}; known: {sorted(known)}")
@@ -105,6 +108,10 @@ class Faults:
                 if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
                     raise AdminError(400, f"{name} must be a non-negative integer or null")
                 new[name] = v
+        if "strict_charset" in data:
+            if not isinstance(data["strict_charset"], bool):
+                raise AdminError(400, "strict_charset must be true or false")
+            new["strict_charset"] = data["strict_charset"]
         if "expire_tokens" in data and not isinstance(data["expire_tokens"], bool):
             raise AdminError(400, "expire_tokens must be true or false")
         if "seed" in data and (isinstance(data["seed"], bool) or not isinstance(data["seed"], int)):

@@ -151,7 +151,10 @@ def test_platform_validation_codes(mock_server: MockServer, article: tuple[int, 
     assert call("/cgi-bin/comment/list", {**base, "count": 5}, tok=None)["errcode"] == 41001
     assert call("/cgi-bin/comment/list", {**base, "count": 5}, tok="nope")["errcode"] == 40001
     escaped = json.dumps({"msg_data_id": mid, "index": 0, "user_comment_id": 1, "content": "急"})
+    mock_server.faults.update({"strict_charset": True})
     assert call("/cgi-bin/comment/reply/add", escaped.encode())["errcode"] == 40033
+    mock_server.faults.update({"strict_charset": False})
+    assert call("/cgi-bin/comment/reply/add", escaped.encode())["errcode"] != 40033
     cid = mock_server.state.add_comment(mid, idx, "o_1", "hi")
     reply = {"msg_data_id": mid, "index": idx, "user_comment_id": cid}
     assert call("/cgi-bin/comment/reply/add", {**reply, "content": ""})["errcode"] == 88007
