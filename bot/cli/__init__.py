@@ -74,11 +74,17 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dianhua")
-def main() -> None:
+@click.option("--log-level", default="WARNING", show_default=True, envvar="DIANHUA_LOG_LEVEL",
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="How much to log on standard error (`run` takes its level from the config).")
+def main(log_level: str) -> None:
     """dianhua (电话): answer urgent medical requests in an official account's comments.
 
     Start with `dianhua demo`, or `dianhua run --config dianhua.toml` for the real thing.
     """
+    from bot import logs
+
+    logs.setup(level=log_level.upper())  # personal data masked on every sink, from the start
 
 
 __all__ = ["main"]

@@ -39,9 +39,6 @@ _BAND_COLOR = {"auto": "red", "review": "yellow", "below": "white"}
 def demo(scenario: Path, rules_path: Path, speed: float, workdir: Path | None,
          timeout: float) -> None:
     """Start the mock, replay the demo scenario and run the daemon against it."""
-    from bot import logs
-
-    logs.setup(level="WARNING")
     with plain_errors():
         if workdir is None:
             with tempfile.TemporaryDirectory(prefix="dianhua-demo-") as tmp:
