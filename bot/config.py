@@ -91,7 +91,7 @@ _SCHEMA: dict[str, Any] = {
     "polling": {
         "fast_seconds": "pos", "normal_seconds": "pos", "slow_seconds": "pos",
         "fast_for_hours": "pos", "normal_for_hours": "pos", "stop_after_days": "pos",
-        "active_minutes": "pos", "rescan_every": int, "max_comment_age_hours": "pos",
+        "active_minutes": "pos", "rescan_minutes": "pos", "max_comment_age_hours": "pos",
         "tick_seconds": "pos", "discover_minutes": "pos",
     },
     "sender": {"max_attempts": int, "backoff_cap_seconds": "pos"},

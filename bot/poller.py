@@ -4,8 +4,9 @@ Each watched article keeps a cursor: how many comments from the start of ``comme
 already stored. A poll re-reads one page before the cursor (the platform's order is not
 documented and deletions shift offsets), pages to the end, stores the page(s) and advances the
 cursor in the same transaction, so a crash never skips a comment and a comment seen twice is
-stored once. When ``total`` shrinks below the cursor (deletions), or every ``rescan_every``
-polls, the whole list is read again.
+stored once. When ``total`` shrinks below the cursor (deletions), or every ``rescan_minutes``
+(the list's order is not documented, so a comment could appear before the cursor), the whole
+list is read again.
 
 The schedule adapts to age and activity: new articles and articles with fresh comments are
 polled often, older ones less, and articles past ``stop_after_days`` are no longer polled.
@@ -37,7 +38,7 @@ class PollSchedule:
     normal_for_hours: float = 48.0
     stop_after_days: float = 7.0
     active_minutes: float = 30.0  # fresh comments keep an article on the fast interval
-    rescan_every: int = 20
+    rescan_minutes: float = 30.0
     max_comment_age_hours: float = 72.0  # older comments seen for the first time are not acted on
 
     def interval(
@@ -99,7 +100,10 @@ class Poller:
             logger.error("no client for account {}", article["account"])
             return 0
         now = self.clock()
-        full = article["polls"] % self.schedule.rescan_every == 0
+        last_full = article.get("last_full_scan_at")
+        full = not last_full or now - parse_iso(last_full) >= timedelta(
+            minutes=self.schedule.rescan_minutes
+        )
         begin = 0 if full else max(0, int(article["cursor"]) - PAGE)
         comments: list[dict[str, Any]] = []
         try:
@@ -109,7 +113,7 @@ class Poller:
                 )
                 items = list(page.comments)
                 if begin > 0 and not items and int(page.total or 0) < begin:
-                    begin = 0  # the list shrank under our cursor: read it all again
+                    begin, full = 0, True  # the list shrank under our cursor: read it all
                     continue
                 comments.extend(_as_dict(c) for c in items)
                 begin += len(items)
@@ -141,6 +145,7 @@ class Poller:
             next_poll_at=now + timedelta(seconds=interval or 0),
             active=interval is not None,
             skip_before=now - timedelta(hours=self.schedule.max_comment_age_hours),
+            full_scan=full,
         )
         if interval is None:
             logger.info(

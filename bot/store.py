@@ -198,6 +198,12 @@ def m002_users(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m003_full_scans(db: Database) -> None:
+    """When each article's comment list was last read from the start."""
+    db.table("articles").add_column("last_full_scan_at", str)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -335,6 +341,7 @@ class Store:
         next_poll_at: datetime,
         active: bool = True,
         skip_before: datetime | None = None,
+        full_scan: bool = False,
     ) -> int:
         """Store a page of comments and advance the article's cursor, atomically.
 
@@ -379,13 +386,16 @@ class Store:
             db.execute(
                 "update articles set cursor = max(cursor, ?), last_polled_at = ?, next_poll_at = ?,"
                 " polls = polls + 1, active = ?,"
-                " last_new_at = case when ? > 0 then ? else last_new_at end where id = ?",
+                " last_new_at = case when ? > 0 then ? else last_new_at end,"
+                " last_full_scan_at = case when ? then ? else last_full_scan_at end where id = ?",
                 [
                     new_cursor,
                     now,
                     iso(next_poll_at),
                     1 if active else 0,
                     inserted,
+                    now,
+                    1 if full_scan else 0,
                     now,
                     article["id"],
                 ],

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from daemon_fakes import FakeClock, FakeGroup, FakeReply, FakeRules, FakeWeChat, KeywordPredictor
+from daemon_fakes import (
+    FakeClock,
+    FakeComment,
+    FakeGroup,
+    FakeReply,
+    FakeRules,
+    FakeWeChat,
+    KeywordPredictor,
+)
 
 from bot.cases import CaseBook, CaseError, CasePolicy
 from bot.errors import TransientError
@@ -198,7 +206,7 @@ def test_store_reopens_and_migrations_are_idempotent(tmp_path: Any, clock: FakeC
     s2 = Store(tmp_path / "m.db", clock=clock)
     assert len(s2.articles()) == 1
     applied = s2.query("select name from _sqlite_migrations")
-    assert [r["name"] for r in applied] == ["m001_initial", "m002_users"]
+    assert [r["name"] for r in applied] == ["m001_initial", "m002_users", "m003_full_scans"]
 
 
 def test_a_comment_that_cannot_be_processed_goes_to_an_editor(world: World) -> None:
@@ -217,3 +225,22 @@ def test_a_comment_that_cannot_be_processed_goes_to_an_editor(world: World) -> N
     cases = {c["content"]: c for c in world.book.list_cases()}
     assert cases["炸了"]["status"] == "review"
     assert len(world.wechat.replies) == 1
+
+
+def test_polls_read_one_page_back_and_rescan_the_whole_list_every_30_minutes(world: World) -> None:
+    for i in range(120):
+        world.wechat.add("100", 0, f"o_{i}", f"第{i}条")
+    world.poller.poll_due()  # first poll reads everything: 3 pages
+    assert world.store.query("select count(*) as n from comments")[0]["n"] == 120
+    world.clock.advance(11)
+    calls = world.wechat.list_calls
+    world.poller.poll_due()  # later polls re-read one page before the cursor
+    assert world.wechat.list_calls - calls == 2  # the overlap page and the (empty) next one
+    # a comment shows up early in the list (the platform's order is not documented)
+    world.wechat.comments[("100", 0)].insert(0, FakeComment(999, "o_late", 1641607200, "插队的留言"))
+    world.clock.advance(11)
+    world.poller.poll_due()
+    assert world.store.comment("main:100:0:999") is None
+    world.clock.advance(31 * 60)
+    world.poller.poll_due()
+    assert world.store.comment("main:100:0:999") is not None
