@@ -139,7 +139,7 @@ class FeatureParams:
     max_features: int = 60000
     punctuation: bool = False
     lexicon: bool = True
-    lexicon_weight: float = 0.2
+    lexicon_weight: float = 0.1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
