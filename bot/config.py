@@ -65,7 +65,7 @@ class Config:
     model: Path | None = None
     polling: PollSchedule = PollSchedule()
     tick_seconds: float = 1.0
-    discover_minutes: float = 10.0
+    discover_minutes: float = 2.0
     rules_reload_seconds: float = 2.0
     deadline_check_seconds: float = 30.0
     sender_max_attempts: int = 12
@@ -295,7 +295,7 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         model=_path(model) if model else None,
         polling=schedule,
         tick_seconds=float(polling.get("tick_seconds", 1.0)),
-        discover_minutes=float(polling.get("discover_minutes", 10.0)),
+        discover_minutes=float(polling.get("discover_minutes", 2.0)),
         rules_reload_seconds=float(_section(data, "rules").get("reload_seconds", 2.0)),
         deadline_check_seconds=float(cases.get("deadline_check_seconds", 30.0)),
         sender_max_attempts=int(_section(data, "sender").get("max_attempts", 12)),

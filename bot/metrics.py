@@ -30,7 +30,7 @@ class _StoreCollector(Collector):
             outbox.add_metric([row["kind"], row["status"]], row["n"])
         yield outbox
         lag = GaugeMetricFamily("dianhua_poll_lag_seconds",
-                                "Seconds since the account was last polled successfully",
+                                "Seconds since a poll of the account last succeeded (0 while it watches nothing)",
                                 labels=["account"])
         for account, seconds in self.poll_lag().items():
             lag.add_metric([account], seconds)
