@@ -25,6 +25,7 @@ from loguru import logger
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import ApiError, AuthError, NotFound, RateLimited
 from bot.store import Store
+from connectors.wechat.models import clean_text
 
 PAGE = 49  # the platform rejects count >= 50 in some doc versions; 49 is always safe
 
@@ -73,8 +74,10 @@ class Poller:
         clock: Clock = utcnow,
         on_poll: Callable[[dict[str, Any], int], None] | None = None,
         on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
+        max_pages: int = 200,
     ) -> None:
         self.store = store
+        self.max_pages = max_pages
         self.clients = clients
         self.schedule = schedule or PollSchedule()
         self.clock = clock
@@ -106,12 +109,19 @@ class Poller:
         )
         begin = 0 if full else max(0, int(article["cursor"]) - PAGE)
         comments: list[dict[str, Any]] = []
+        seen: set[int] = set()
         try:
-            while True:
+            for _ in range(self.max_pages):
                 page = client.list_comments(
                     article["msg_data_id"], int(article["idx"]), begin, PAGE, 0
                 )
-                items = list(page.comments)
+                items = list(page.comments)[:PAGE]  # a page longer than asked for is cut
+                fresh = {_comment_id(c) for c in items} - seen
+                if items and not fresh:
+                    logger.warning("article {}: the platform repeated a page at offset {}; "
+                                   "stopping this poll there", article["id"], begin)
+                    break
+                seen |= fresh
                 if begin > 0 and not items and int(page.total or 0) < begin:
                     begin, full = 0, True  # the list shrank under our cursor: read it all
                     continue
@@ -119,6 +129,9 @@ class Poller:
                 begin += len(items)
                 if len(items) < PAGE:
                     break
+            else:
+                logger.warning("article {}: more than {} pages in one poll; the rest next time",
+                               article["id"], self.max_pages)
         except NotFound as exc:
             logger.warning(
                 "article {} no longer exists (errcode {}); stopped watching it",
@@ -199,14 +212,22 @@ class Poller:
             self.on_error(article, exc)
 
 
+def _comment_id(comment: Any) -> int:
+    return int(comment["user_comment_id"] if isinstance(comment, dict) else comment.user_comment_id)
+
+
 def _as_dict(comment: Any) -> dict[str, Any]:
     if isinstance(comment, dict):
-        return comment
+        out = dict(comment)
+        for key in ("content", "openid"):
+            if isinstance(out.get(key), str):
+                out[key] = clean_text(out[key])
+        return out
     reply = getattr(comment, "reply", None)
     return {
         "user_comment_id": comment.user_comment_id,
-        "openid": comment.openid,
-        "content": comment.content,
+        "openid": clean_text(comment.openid) if comment.openid else comment.openid,
+        "content": clean_text(comment.content or ""),
         "create_time": comment.create_time,
         "comment_type": getattr(comment, "comment_type", 0),
         "reply": {"content": reply.content, "create_time": reply.create_time} if reply else None,

@@ -40,6 +40,7 @@ class Comment:
         openid = obj.get("openid")
         if openid is not None and not isinstance(openid, str):
             raise ProtocolError(f"{endpoint}: comment.openid is not a string", endpoint=endpoint)
+        openid = clean_text(openid) if openid else openid
         raw_reply = obj.get("reply")
         reply: Reply | None = None
         if isinstance(raw_reply, Mapping) and raw_reply:
@@ -125,18 +126,29 @@ def _int(obj: Mapping[str, object], key: str, endpoint: str, prefix: str,
         return default
     if isinstance(value, bool):
         raise ProtocolError(f"{endpoint}: {prefix}{key} is not an integer", endpoint=endpoint)
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,19}", value.strip()):
-        return int(value.strip())
+        value = int(value.strip())
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:  # SQLite (and the platform) use 64-bit ints
+            raise ProtocolError(f"{endpoint}: {prefix}{key} is out of range", endpoint=endpoint)
+        return value
     raise ProtocolError(f"{endpoint}: {prefix}{key} is not an integer", endpoint=endpoint)
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Replace lone UTF-16 surrogates (``"\\ud800"`` in JSON) by U+FFFD: they cannot be stored."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _str(obj: Mapping[str, object], key: str, endpoint: str, prefix: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str):
         raise ProtocolError(f"{endpoint}: {prefix}{key} is not a string", endpoint=endpoint)
-    return value
+    return clean_text(value)
 
 
 def parse_int(value: object, name: str, endpoint: str) -> int:
