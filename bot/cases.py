@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from bot import pii
 from bot.clock import iso, parse_iso
 from bot.errors import DianhuaError
-from bot.store import Store, dumps
+from bot.store import Store, dumps, insert_row
 
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
 CLOSED_STATUSES = ("resolved", "false_positive", "closed_no_response")
@@ -94,7 +94,9 @@ def add_event(
     note: str = "",
     comment_id: str = "",
 ) -> None:
-    db.table("case_events").insert(
+    insert_row(
+        db,
+        "case_events",
         {
             "case_id": case_id,
             "at": at,
@@ -126,8 +128,9 @@ def open_case(
         return int(existing[0])
     phones = pii.find_phones(comment.get("content") or "")
     ids = pii.find_ids(comment.get("content") or "")
-    table = db.table("cases")
-    table.insert(
+    case_id = insert_row(
+        db,
+        "cases",
         {
             "comment_id": comment["id"],
             "account": comment["account"],
@@ -144,7 +147,6 @@ def open_case(
             "updated_at": at,
         }
     )
-    case_id = int(table.last_pk)  # type: ignore[arg-type]
     add_event(
         db, case_id, at, actor, "opened", to_status=status, note=note, comment_id=comment["id"]
     )
@@ -441,7 +443,9 @@ def enqueue(
     at: str,
 ) -> None:
     """Add a side effect to the outbox (inside the caller's transaction); a repeat key is a no-op."""
-    db.table("outbox").insert(
+    insert_row(
+        db,
+        "outbox",
         {
             "key": key,
             "comment_id": comment_id,
@@ -456,7 +460,7 @@ def enqueue(
             "last_error": "",
             "created_at": at,
         },
-        ignore=True,
+        on_conflict="ignore",
     )
 
 

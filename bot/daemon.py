@@ -130,12 +130,9 @@ class Daemon:
     def poll(self) -> int:
         """Poll due articles, then process every new comment."""
         new = self.poller.poll_due()
-        processed = 0
-        while True:
-            n = self.pipeline.process_pending()
-            processed += n
-            if n == 0:
-                break
+        # Work through the backlog in batches, but let SIGTERM in between two batches.
+        while not self._stop.is_set() and self.pipeline.process_pending():
+            pass
         return new
 
     def send(self) -> int:

@@ -19,7 +19,7 @@ from bot.cases import attach_comment, enqueue, open_case
 from bot.clock import Clock, from_unix, iso, utcnow
 from bot.errors import StoreError
 from bot.rules.types import CommentContext, Decision, Writer
-from bot.store import Store, dumps
+from bot.store import Store, dumps, insert_row
 from classifiers.prediction import Prediction
 
 EXTERNAL_KINDS = ("reply", "notify", "feature", "unfeature")
@@ -146,7 +146,9 @@ class Pipeline:
             state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
             if state is None or state[0] != "new":
                 return None  # someone else processed it
-            db.table("classifications").insert(
+            insert_row(
+                db,
+                "classifications",
                 {
                     "comment_id": row["id"],
                     "score": prediction.score,
@@ -167,11 +169,12 @@ class Pipeline:
                     ),
                     "processed_at": at,
                 },
-                pk="comment_id",
-                replace=True,
+                on_conflict="replace",
             )
-            db.table("traces").insert_all(
-                [
+            for i, t in enumerate(decision.trace):
+                insert_row(
+                    db,
+                    "traces",
                     {
                         "comment_id": row["id"],
                         "position": i,
@@ -180,12 +183,9 @@ class Pipeline:
                         "matched": int(t.matched),
                         "shadow": int(t.shadow),
                         "suppressed": dumps(list(t.suppressed)),
-                    }
-                    for i, t in enumerate(decision.trace)
-                ],
-                pk=("comment_id", "position"),
-                replace=True,
-            )
+                    },
+                    on_conflict="replace",
+                )
             # Internal effects first, so external ones know their case.
             for action in decision.actions:
                 params = dict(action.params)

@@ -204,6 +204,27 @@ def m003_full_scans(db: Database) -> None:
     db.table("articles").add_column("last_full_scan_at", str)
 
 
+@MIGRATIONS()
+def m004_hot_path_indexes(db: Database) -> None:
+    """Indexes for the questions asked once per comment (writer history, reply limits)."""
+    db.table("outbox").create_index(["comment_id"], if_not_exists=True)
+    db.table("outbox").create_index(["kind", "created_at"], if_not_exists=True)
+    db.table("comments").create_index(["article_id"], if_not_exists=True)
+
+
+def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
+    """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
+
+    The hot path uses this instead of ``Table.insert``, which inspects the schema on every call.
+    Returns 0 when an ``ignore`` insert changed nothing.
+    """
+    cols = ", ".join(f"[{c}]" for c in row)
+    marks = ", ".join("?" for _ in row)
+    verb = f"INSERT OR {on_conflict.upper()}" if on_conflict else "INSERT"
+    cur = db.conn.execute(f"{verb} INTO [{table}] ({cols}) VALUES ({marks})", list(row.values()))
+    return int(cur.lastrowid or 0) if cur.rowcount else 0
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -465,8 +486,9 @@ class Store:
         )
 
     def outbox_update(self, row_id: int, **fields: Any) -> None:
+        sets = ", ".join(f"[{k}] = ?" for k in fields)
         with self.transaction() as db:
-            db.table("outbox").update(row_id, fields)
+            db.execute(f"update outbox set {sets} where id = ?", [*fields.values(), row_id])
 
     # -- retention ------------------------------------------------------------------------
     def prune(self, older_than: timedelta) -> int:
@@ -499,4 +521,4 @@ def dumps(value: Any) -> str:
     return _dumps(value)
 
 
-__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps"]
+__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps", "insert_row"]

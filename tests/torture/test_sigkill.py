@@ -173,11 +173,14 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
     assert {r["status"] for r in replies} <= {"sent"}
     replied_on_platform = {k for k, c in platform.items() if c.get("reply")}
     assert len(replied_on_platform) == len(replies), "no reply lost, none extra"
-    auto = q("select c.comment_id from classifications c where c.matched_rules like "
-             "'%urgent_auto%'")
+    # Every urgent comment is answered, unless a guardrail (the per-article hourly limit, the
+    # writer cooldown) held the reply back: the trace says so.
+    auto = q("select t.comment_id, t.suppressed from traces t where t.rule = 'urgent_auto' "
+             "and t.matched = 1")
     assert len(auto) > 0
     reply_ids = {r["comment_id"] for r in replies}
-    assert all(a["comment_id"] in reply_ids for a in auto), "every urgent comment answered"
+    unanswered = [a for a in auto if a["comment_id"] not in reply_ids]
+    assert all(json.loads(a["suppressed"]) for a in unanswered), "every urgent comment answered"
     opening = q("select comment_id from classifications where matched_rules like "
                 "'%urgent_auto%' or matched_rules like '%urgent_review%'")
     cases = q("select comment_id from cases")
