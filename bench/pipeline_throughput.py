@@ -52,7 +52,8 @@ def run_pipeline(batch: list[str], batches: int, model: Any, rules: Any, tmp: Pa
         comments = [{"user_comment_id": i + 1, "openid": f"o_{b}_{i}", "create_time": now,
                      "content": t, "comment_type": 0} for i, t in enumerate(batch)]
         lister = Lister(comments)
-        poller = Poller(store, lambda _a, lst=lister: lst)  # type: ignore[misc]
+        # one poll stores the whole batch (the daemon caps a poll at 200 pages)
+        poller = Poller(store, lambda _a, lst=lister: lst, max_pages=10_000)  # type: ignore[misc]
         article = store.article(store.watch_article("main", str(1000 + b), 0, title="通知"))
         t0 = time.perf_counter()
         poller.poll_article(article)  # type: ignore[arg-type]

@@ -28,6 +28,9 @@ from bot.sender import Sender
 from bot.store import Store
 
 
+DISCOVER_PAGES = 5
+
+
 class Daemon:
     def __init__(
         self,
@@ -109,13 +112,18 @@ class Daemon:
             if not acc.discover:
                 continue
             client = self.clients[acc.name]
+            refs = []
             try:
-                refs = client.published_articles(0, 20)
+                # newest first, 20 a page; the most recent 100 publications are plenty
+                for offset in range(0, DISCOVER_PAGES * 20, 20):
+                    page = client.published_articles(offset, 20)
+                    refs.extend(page)
+                    if not page:
+                        break
             except ApiError as exc:
                 logger.warning("article discovery for {} failed: {} (errcode {})", acc.name,
                                type(exc).__name__, exc.errcode)
                 self._on_api_error({"account": acc.name}, exc)
-                continue
             for ref in refs:
                 from bot.clock import from_unix
 

@@ -151,3 +151,14 @@ def test_invalid_rules_edit_keeps_previous_rules(env: Env) -> None:
     cid = env.comment("o_story", STORY)
     env.run()
     assert env.reply_of(cid) == "电话发我"
+
+
+def test_discovery_pages_through_every_recent_publication(tmp_path: Path, mock: MockServer,
+                                                          model: Any) -> None:
+    for i in range(45):
+        mock.state.add_article(f"文章 {i}")
+    e = Env(tmp_path, mock, model, _at_shanghai(10))
+    try:
+        assert len(e.daemon.store.articles()) == 46
+    finally:
+        e.daemon.shutdown()
