@@ -27,7 +27,6 @@ from bot.scheduler import Job, Scheduler
 from bot.sender import Sender
 from bot.store import Store
 
-
 DISCOVER_PAGES = 5
 
 
