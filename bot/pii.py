@@ -75,7 +75,7 @@ def has_id(text: str) -> bool:
 
 
 def mask_phone(number: str) -> str:
-    """``13812345678`` → ``138****5678``."""
+    """``13800000000`` → ``138****0000``."""
     digits = re.sub(r"\D", "", number)[-11:]
     return f"{digits[:3]}****{digits[-4:]}" if len(digits) == 11 else "***"
 
