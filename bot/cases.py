@@ -401,7 +401,7 @@ class CaseBook:
                     )
                     text = (
                         f"【超时提醒】案件 #{case['id']}（{case['priority']}）"
-                        f"{_DEADLINE_NAMES.get(name, name)}已超时，请值班同事跟进。"
+                        f"{DEADLINE_LABELS.get(name, name)}已超时，请值班同事跟进。"
                     )
                     enqueue(
                         db,
@@ -418,7 +418,17 @@ class CaseBook:
         return new
 
 
-_DEADLINE_NAMES = {
+# Chinese labels for editors (the desk, the CLI, group messages): one place for all of them.
+STATUS_LABELS = {
+    "review": "待审核",
+    "awaiting_contact": "等待留电话",
+    "contact_received": "已取得联系",
+    "handed_off": "已转办",
+    "resolved": "已办结",
+    "false_positive": "误报",
+    "closed_no_response": "无回应关闭",
+}
+DEADLINE_LABELS = {
     "first_reply": "首次回复",
     "contact": "取得联系",
     "handoff": "转交部门",
@@ -466,9 +476,11 @@ def enqueue(
 
 __all__ = [
     "CLOSED_STATUSES",
+    "DEADLINE_LABELS",
     "OPEN_STATUSES",
     "PRIORITIES",
     "STATUSES",
+    "STATUS_LABELS",
     "TRANSITIONS",
     "CaseBook",
     "CaseError",

@@ -17,7 +17,7 @@ import httpx
 from loguru import logger
 
 from bot.cases import CaseBook
-from bot.clock import Clock, utcnow
+from bot.clock import Clock, from_unix, utcnow
 from bot.config import Config
 from bot.errors import ApiError
 from bot.metrics import Metrics
@@ -124,8 +124,6 @@ class Daemon:
                                type(exc).__name__, exc.errcode)
                 self._on_api_error({"account": acc.name}, exc)
             for ref in refs:
-                from bot.clock import from_unix
-
                 published = from_unix(ref.published_at) if ref.published_at else None
                 key = self.store.watch_article(acc.name, ref.msg_data_id, ref.index,
                                                title=ref.title, source=ref.source,

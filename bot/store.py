@@ -31,7 +31,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot.clock import Clock, iso, utcnow
+from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import StoreError
 
 MIGRATIONS = Migrations("dianhua")
@@ -459,8 +459,6 @@ class Store:
             "and o.kind = 'reply' and o.status in ('pending','inflight','sent')",
             [account, openid],
         )[0]["at"]
-        from bot.clock import parse_iso
-
         return (
             int(prev),
             case[0]["id"] if case else None,

@@ -11,13 +11,8 @@ from typing import Any
 import click
 
 from bot import pii
+from bot.cases import STATUS_LABELS
 from bot.cli._common import config_option, load, plain_errors
-
-_STATUS_ZH = {
-    "review": "待审核", "awaiting_contact": "等待留电话", "contact_received": "已留电话",
-    "handed_off": "已转办", "resolved": "已办结", "false_positive": "误报",
-    "closed_no_response": "无回应关闭",
-}
 
 
 def _book(config_path: Path | None, db: Path | None) -> Any:
@@ -87,7 +82,7 @@ def show(config_path: Path | None, db: Path | None, case_id: int) -> None:
         events = book.events(case_id)
         comment = book.store.comment(case["comment_id"]) or {}
     click.echo(f"case #{case['id']}  {case['priority']}  {case['status']} "
-               f"({_STATUS_ZH.get(case['status'], '')})  route={case['route'] or '-'} "
+               f"({STATUS_LABELS.get(case['status'], '')})  route={case['route'] or '-'} "
                f"assignee={case['assignee'] or '-'}")
     click.echo(f"comment: {pii.mask(comment.get('content') or '')}")
     if case["contact_phone"]:

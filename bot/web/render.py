@@ -9,27 +9,15 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot import pii
+from bot.cases import DEADLINE_LABELS, STATUS_LABELS
 from bot.clock import SHANGHAI, from_unix, parse_iso
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 
-STATUS_ZH = {
-    "review": "待审核",
-    "awaiting_contact": "等待留电话",
-    "contact_received": "已取得联系",
-    "handed_off": "已转办",
-    "resolved": "已办结",
-    "false_positive": "误报",
-    "closed_no_response": "无回应关闭",
-}
+STATUS_ZH = STATUS_LABELS
 BAND_ZH = {"auto": "紧急（自动）", "review": "待审核", "below": "普通"}
-DEADLINE_ZH = {
-    "first_reply": "首次回复",
-    "contact": "取得联系",
-    "handoff": "转交部门",
-    "resolution": "办结",
-}
+DEADLINE_ZH = DEADLINE_LABELS
 EVENT_ZH = {
     "opened": "开案",
     "status": "状态变更",
