@@ -88,7 +88,6 @@ class Daemon:
             replies_enabled=self._replies_enabled,
             max_attempts=config.sender_max_attempts,
             backoff_cap=config.sender_backoff_cap,
-            render=_renderer(),
             on_sent=self._on_sent,
             on_error=self._on_api_error,
         )
@@ -281,14 +280,6 @@ def install_signal_handlers(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-
-
-def _renderer() -> Callable[[str, dict[str, str]], str] | None:
-    try:
-        from bot.rules import render_template
-    except ImportError:  # pragma: no cover
-        return None
-    return render_template  # type: ignore[no-any-return]
 
 
 __all__ = ["Daemon", "install_signal_handlers"]

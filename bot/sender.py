@@ -33,6 +33,7 @@ from bot.errors import (
     NotFound,
     RateLimited,
 )
+from bot.rules.templates import render_template
 from bot.store import Store
 
 REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
@@ -80,7 +81,7 @@ class Sender:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self._render = render
+        self._render = render or render_template  # the rules engine's one renderer
         self.on_sent = on_sent
         self.on_error = on_error
 
@@ -224,11 +225,7 @@ class Sender:
             "comment": masked_comment,
         }
         try:
-            text = (
-                self._render(template, variables)
-                if self._render
-                else template.format_map(_Missing(variables))
-            )
+            text = self._render(template, variables)
         except Exception:  # a template the engine accepted should render; never lose the alert
             text = str(params.get("text") or template)
         if row["case_id"] and f"#{row['case_id']}" not in text:
@@ -298,11 +295,6 @@ class Sender:
         )
         if self.on_error:
             self.on_error(row, exc)
-
-
-class _Missing(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 __all__ = ["Sender"]
