@@ -24,6 +24,7 @@ from bot.rules.replay import (
     read_comments,
     summarize,
 )
+from bot.rules.safety_net import NAME as SAFETY_NET
 from bot.rules.types import CommentContext, Decision
 from classifiers.prediction import BANDS, Prediction
 
@@ -186,7 +187,7 @@ def _print_decision(number: int, label: str, ctx: CommentContext, decision: Deci
             state = "matches, but not reached (an earlier rule stopped)" if t.matched else "no (not reached)"
         else:
             state = "MATCH" if t.matched else "no"
-        shadow = " [shadow]" if t.shadow else ""
+        shadow = " [shadow]" if t.shadow else (" [safety net, after the rules]" if t.rule == SAFETY_NET else "")
         click.echo(f"    rule {t.rule}{shadow}: {state}")
         for name, ok in t.conditions:
             click.echo(f"        {'yes' if ok else 'no '}  {pii.mask(name)}")
@@ -194,6 +195,8 @@ def _print_decision(number: int, label: str, ctx: CommentContext, decision: Deci
             click.echo("        (no conditions: always)")
         for reason in t.suppressed:
             click.echo(f"        reply held back: {reason}")
+    if decision.reason:
+        click.echo(f"    case reason: {pii.mask(decision.reason)}")
     if decision.actions:
         click.echo("    would do:")
         for action in decision.actions:

@@ -8,16 +8,23 @@ the stop are still traced (``reached=False``) so `rules test` can show every con
 Public replies pass the guardrails: the global switch, quiet hours, the per-writer cooldown,
 the per-article rate limit and one reply per comment. A held-back reply is named in
 ``RuleTrace.suppressed``; the rule's other actions (case, notify, ...) still run.
+
+After the rules, the safety net (``safety_net:``, see :mod:`bot.rules.safety_net`) looks at
+comments the rules left without a case: when the comment names a word from every word group,
+any public reply is held back (``safety_net``) and the net's actions open a review case whose
+``reason`` names the words found. Being last, it cannot be shadowed by an earlier rule.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import pii
 from bot.rules.model import ActionSpec, Facts, Rule
+from bot.rules.safety_net import NAME as SAFETY_NET
+from bot.rules.safety_net import reason_of
 from bot.rules.templates import REPLY_MAX_CHARS, render_template
 from bot.rules.types import Action, CommentContext, Decision, History, RuleTrace
 
@@ -39,6 +46,7 @@ class _Run:
     route: str | None = None
     live_reply: bool = False
     stopped: bool = False
+    reason: str = ""
 
 
 class _Evaluator:
@@ -55,6 +63,7 @@ class _Evaluator:
         for rule in self.rs.rules:
             if rule.enabled:
                 self._rule(rule)
+        self._safety_net()
         run = self.run
         return Decision(
             rules_version=self.rs.version,
@@ -64,6 +73,7 @@ class _Evaluator:
             matched_rules=tuple(run.matched),
             route=run.route,
             tags=tuple(run.tags),
+            reason=run.reason,
         )
 
     def _rule(self, rule: Rule) -> None:
@@ -93,6 +103,43 @@ class _Evaluator:
                 run.route = route
         if rule.stops or not rule.cont:
             run.stopped = True
+
+    def _safety_net(self) -> None:
+        """Catch a comment the rules left without a case when it names every word group."""
+        net = self.rs.safety_net
+        if net is None or not net.enabled:
+            return
+        run = self.run
+        found = net.match(self.facts.text)
+        conditions = [(f"{name}: {', '.join(words) or '-'}", bool(words)) for name, words in found]
+        by = next((a.rule for a in run.actions if a.kind in ("open_case", "attach_case")), None)
+        conditions.append((f"no case from the rules (rule {by} has one)" if by else "no case from the rules",
+                           by is None))
+        if not all(ok for _, ok in conditions):
+            run.traces.append(RuleTrace(SAFETY_NET, tuple(conditions), False))
+            return
+        reason = reason_of(found)
+        held = {a.rule for a in run.actions if a.kind == "reply"}
+        if held:  # never a public answer to someone at risk: an editor decides what to say
+            run.actions = [a for a in run.actions if a.kind != "reply"]
+            run.traces = [replace(t, suppressed=(*t.suppressed, SAFETY_NET)) if t.rule in held and not t.shadow
+                          else t for t in run.traces]
+            run.live_reply = False
+        rule = Rule(name=SAFETY_NET, conditions=(), actions=net.actions, line=net.line)
+        route = self._rule_route(rule)
+        for spec in rule.actions:
+            action = self._action(rule, spec, route, [])
+            if action is None:
+                continue
+            if action.kind == "open_case":
+                action = Action("open_case", SAFETY_NET, {**action.params, "reason": reason})
+                run.route = run.route or route
+            if action.kind == "tag":
+                run.tags.extend(t for t in action.params["tags"] if t not in run.tags)
+            run.actions.append(action)
+        run.traces.append(RuleTrace(SAFETY_NET, tuple(conditions), True))
+        run.matched.append(SAFETY_NET)
+        run.reason = reason
 
     def _rule_route(self, rule: Rule) -> str:
         """The group this rule's case and ``notify group: route`` go to."""

@@ -30,11 +30,11 @@ EXAMPLE_KEYS = (
     "name", "text", "band", "score", "category", "time", "account", "article_title",
     "msg_data_id", "writer", "replies_on_article", "expect",
 )  # fmt: skip
-EXPECT_KEYS = ("rules", "actions", "not_actions", "route", "tags", "reply_contains", "suppressed")
+EXPECT_KEYS = ("rules", "actions", "not_actions", "route", "tags", "reply_contains", "suppressed", "reason_contains")
 WRITER_KEYS = ("previous_comments", "has_open_case", "open_case_route", "last_reply_ago")
 SUPPRESS_REASONS = (
     "replies_off", "quiet_hours", "cooldown", "rate_limit", "rate_limit_unknown",
-    "one_reply_per_comment", "empty", "too_long",
+    "one_reply_per_comment", "empty", "too_long", "safety_net",
 )  # fmt: skip
 _KINDS = tuple(k for k in ACTION_KINDS if k != "stop")
 _TIME_RE = re.compile(r"^\s*(?:(\d{4})-(\d{1,2})-(\d{1,2})[ t])?\s*(\d{1,2}):(\d{2})\s*$")
@@ -176,9 +176,10 @@ class _ExampleParser:
                 isinstance(keys["tags"][1], yaml.SequenceNode) and not keys["tags"][1].value) else []
             ok = ok and items is not None
             got["tags"] = tuple(v for _, v in items or [])
-        if "reply_contains" in keys:
-            got["reply_contains"] = c.text(keys["reply_contains"][1], join(path, "reply_contains"), max_len=200)
-            ok = ok and got["reply_contains"] is not None
+        for key in ("reply_contains", "reason_contains"):
+            if key in keys:
+                got[key] = c.text(keys[key][1], join(path, key), max_len=200)
+                ok = ok and got[key] is not None
         if not ok:
             return None
         return Expectation(
@@ -189,6 +190,7 @@ class _ExampleParser:
             tags=got.get("tags"),  # type: ignore[arg-type]
             reply_contains=got.get("reply_contains"),  # type: ignore[arg-type]
             suppressed=got.get("suppressed"),  # type: ignore[arg-type]
+            reason_contains=got.get("reason_contains"),  # type: ignore[arg-type]
         )
 
 
@@ -266,6 +268,9 @@ def check_expectation(example: Example, decision: Decision) -> list[str]:
             out.append(f"expected a reply containing '{e.reply_contains}', but no reply is sent{held_note}")
         elif not any(e.reply_contains in r for r in replies):
             out.append(f"expected a reply containing '{e.reply_contains}', got '{replies[0]}'")
+    if e.reason_contains is not None and e.reason_contains not in d.reason:
+        got = f"'{d.reason}'" if d.reason else "no reason (the safety net did not catch it)"
+        out.append(f"expected a case reason containing '{e.reason_contains}', got {got}")
     if e.suppressed is not None and sorted(e.suppressed) != held:
         out.append(f"expected replies held back for [{', '.join(e.suppressed)}], got [{', '.join(held)}]")
     return out

@@ -15,9 +15,11 @@ from bot.rules.conditions import compile_when
 from bot.rules.examples import parse_examples
 from bot.rules.model import GroupInfo, Rule, Settings
 from bot.rules.ruleset import RuleSet
+from bot.rules.safety_net import NAME as SAFETY_NET
+from bot.rules.safety_net import parse_safety_net
 from bot.rules.sections import parse_groups, parse_routes, parse_settings
 
-TOP_KEYS = ("settings", "groups", "routes", "rules", "examples")
+TOP_KEYS = ("settings", "groups", "routes", "rules", "safety_net", "examples")
 RULE_KEYS = ("name", "description", "when", "then", "continue", "mode", "enabled")
 MODES = ("live", "shadow")
 
@@ -79,7 +81,7 @@ def _check(checker: Checker, text: str, path: Path | None, version: str) -> Rule
     if root is None:
         return None
     keys = checker.mapping(root, "", allowed=TOP_KEYS, required=("groups", "routes", "rules"),
-                           what="'settings:', 'groups:', 'routes:', 'rules:' and 'examples:' sections")
+                           what="'settings:', 'groups:', 'routes:', 'rules:', 'safety_net:' and 'examples:' sections")
     if keys is None:
         return None
 
@@ -90,10 +92,12 @@ def _check(checker: Checker, text: str, path: Path | None, version: str) -> Rule
     groups = parse_groups(checker, section("groups")) if "groups" in keys else {}
     routes = parse_routes(checker, section("routes"), groups) if "routes" in keys else None
     rules = _parse_rules(checker, section("rules"), settings, groups) if "rules" in keys else ()
-    examples = parse_examples(checker, section("examples"), [r.name for r in rules], groups)
+    net = parse_safety_net(checker, section("safety_net"), groups)
+    names = [r.name for r in rules] + ([SAFETY_NET] if net is not None else [])
+    examples = parse_examples(checker, section("examples"), names, groups)
     if routes is None or checker.problems:
         return None
-    return RuleSet(version, checker.filename, path, settings, dict(groups), routes, rules, examples)
+    return RuleSet(version, checker.filename, path, settings, dict(groups), routes, rules, examples, net)
 
 
 def _parse_rules(
@@ -112,7 +116,10 @@ def _parse_rules(
         name_node = _name_node(item)
         if name_node is not None:
             name = str(name_node.value)
-            if name in names:
+            if name == SAFETY_NET:
+                checker.add(name_node, join(path, "name"), f"'{SAFETY_NET}' is the name of the safety net "
+                            "section (safety_net: at the top level); pick another rule name")
+            elif name in names:
                 checker.add(name_node, join(path, "name"), f"the name '{name}' is already used on line {names[name]}")
             else:
                 names[name] = item.start_mark.line + 1

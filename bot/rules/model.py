@@ -151,6 +151,7 @@ class Expectation:
     tags: tuple[str, ...] | None = None
     reply_contains: str | None = None
     suppressed: tuple[str, ...] | None = None
+    reason_contains: str | None = None  # the case's reason, e.g. "产妇 + 住院"
 
 
 @dataclass(frozen=True)

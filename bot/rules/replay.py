@@ -160,7 +160,8 @@ def summarize(action: Action) -> str:
     if action.kind == "reply":
         return f"reply: {pii.mask(str(p.get('text', '')))}"
     if action.kind == "open_case":
-        return f"open_case {p.get('priority')} {p.get('queue')} → {p.get('route')} ({p.get('status')})"
+        reason = f" {pii.mask(str(p['reason']))}" if p.get("reason") else ""
+        return f"open_case {p.get('priority')} {p.get('queue')} → {p.get('route')} ({p.get('status')}){reason}"
     if action.kind == "attach_case":
         status = p.get("status") or "unchanged"
         return f"attach_case #{p.get('case_id') or '?'} (status {status})"

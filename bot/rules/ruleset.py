@@ -10,6 +10,7 @@ from bot.errors import Problem
 from bot.rules import engine
 from bot.rules import examples as _examples
 from bot.rules.model import Example, GroupInfo, RouteTable, Rule, Settings
+from bot.rules.safety_net import SafetyNet
 from bot.rules.types import CommentContext, Decision, History
 
 
@@ -25,6 +26,7 @@ class RuleSet:
     routes: RouteTable
     rules: tuple[Rule, ...]
     examples: tuple[Example, ...] = ()
+    safety_net: SafetyNet | None = None  # runs after the rules; see bot/rules/safety_net.py
 
     def evaluate(self, ctx: CommentContext, history: History) -> Decision:
         """What should happen with one comment. Pure, deterministic, never raises."""

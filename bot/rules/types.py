@@ -76,7 +76,7 @@ class RuleTrace:
     conditions: tuple[tuple[str, bool], ...]
     matched: bool
     shadow: bool = False
-    suppressed: tuple[str, ...] = ()  # e.g. ("cooldown",), ("replies_off",), ("rate_limit",)
+    suppressed: tuple[str, ...] = ()  # e.g. ("cooldown",), ("rate_limit",), ("safety_net",)
     reached: bool = True  # False: an earlier rule stopped the run; conditions shown for information
 
 
@@ -89,6 +89,7 @@ class Decision:
     matched_rules: tuple[str, ...]
     route: str | None = None  # group chosen from the routes table (or the fallback)
     tags: tuple[str, ...] = ()
+    reason: str = ""  # why a case was opened, for editors (e.g. "安全网：产妇 + 住院 + 等着")
 
 
 __all__ = [
