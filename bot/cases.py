@@ -121,8 +121,13 @@ def open_case(
     status: str = "awaiting_contact",
     actor: str = "bot",
     note: str = "",
+    reason: str = "",
 ) -> int:
-    """Open a case for ``comment`` inside the caller's transaction. Idempotent per comment."""
+    """Open a case for ``comment`` inside the caller's transaction. Idempotent per comment.
+
+    ``reason`` says in words why the case was opened (e.g. the safety net's
+    ``安全网：产妇 + 住院 + 等着``); it is kept on the case and shown to editors.
+    """
     existing = db.execute("select id from cases where comment_id = ?", [comment["id"]]).fetchone()
     if existing:
         return int(existing[0])
@@ -145,10 +150,12 @@ def open_case(
             "assignee": "",
             "opened_at": at,
             "updated_at": at,
+            "reason": pii.mask(reason),
         }
     )
     add_event(
-        db, case_id, at, actor, "opened", to_status=status, note=note, comment_id=comment["id"]
+        db, case_id, at, actor, "opened", to_status=status,
+        note="; ".join(n for n in (reason, note) if n), comment_id=comment["id"],
     )
     return case_id
 

@@ -202,6 +202,7 @@ class Pipeline:
                         route=route,
                         status=str(params.get("status") or "awaiting_contact"),
                         note=f"rule {action.rule}; score {prediction.score:.2f} ({prediction.band})",
+                        reason=str(params.get("reason") or ""),
                     )
                 elif action.kind == "attach_case":
                     if open_case_id is None:

@@ -212,6 +212,13 @@ def m004_hot_path_indexes(db: Database) -> None:
     db.table("comments").create_index(["article_id"], if_not_exists=True)
 
 
+@MIGRATIONS()
+def m009_case_reason(db: Database) -> None:
+    """Why the bot opened a case, in words for editors (e.g. "安全网：产妇 + 住院 + 等着")."""
+    if "reason" not in db.table("cases").columns_dict:
+        db.table("cases").add_column("reason", str, not_null_default="")
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 

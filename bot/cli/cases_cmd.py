@@ -58,7 +58,7 @@ def list_cmd(config_path: Path | None, db: Path | None, status: str | None, prio
         text = pii.mask(row.get("content") or "")
         if as_json:
             out = {k: row.get(k) for k in ("id", "status", "priority", "route", "assignee",
-                                           "opened_at", "score", "band", "category")}
+                                           "opened_at", "score", "band", "category", "reason")}
             out["comment"] = text
             out["contact_phone"] = pii.mask_phone(row["contact_phone"]) if row["contact_phone"] else ""
             out["next_deadline"] = row["due"]
@@ -85,6 +85,8 @@ def show(config_path: Path | None, db: Path | None, case_id: int) -> None:
                f"({STATUS_LABELS.get(case['status'], '')})  route={case['route'] or '-'} "
                f"assignee={case['assignee'] or '-'}")
     click.echo(f"comment: {pii.mask(comment.get('content') or '')}")
+    if case.get("reason"):
+        click.echo(f"reason: {pii.mask(case['reason'])}")
     if case["contact_phone"]:
         click.echo(f"contact: {pii.mask_phone(case['contact_phone'])} (full number on the desk)")
     for ev in events:

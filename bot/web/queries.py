@@ -43,6 +43,7 @@ def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
                 "band": row.get("band") or "",
                 "category": row.get("category") or "",
                 "has_phone": bool(row.get("contact_phone")),
+                "reason": pii.mask(row.get("reason") or ""),
                 "due_name": due[0] if due else "",
                 "due_at": due[1] if due else "",
                 "seconds_left": (parse_iso(due[1]) - now).total_seconds() if due else None,

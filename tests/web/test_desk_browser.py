@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from desk_helpers import PASSWORD, PHONE, XSS, Host, add_comment, make_host, open_urgent
 
-from bot.cases import attach_comment
+from bot.cases import attach_comment, open_case
 from bot.clock import utcnow
 from bot.web import mount_desk
 from bot.web.users import UserBook
@@ -178,6 +178,18 @@ def test_sign_in_watch_a_case_arrive_work_it_and_escape_hostile_text(
             expect(page.locator(f"tr[data-comment='{bad['id']}'] td.text")).to_contain_text(
                 "<img src=x onerror=alert(1)>")
             assert page.locator("main img").count() == 0
+            # a comment the classifier rated 'below' but the safety net caught: editors see why
+            net = add_comment(store, 30, "产妇等着住院要核酸证明才能入住，什么时候能出结果啊？",
+                              openid="oNet01", score=0.003, band="below", rules=("safety_net",))
+            with store.transaction() as db:
+                net_case = open_case(db, net, at=store.now(), priority="P2", route="nanshan",
+                                     status="review", reason="安全网：产妇 + 住院 + 等着")
+            page.goto(url + "/")
+            expect(page.locator(f"#queue-rows tr[data-id='{net_case}'] .reason")).to_have_text(
+                "安全网：产妇 + 住院 + 等着")
+            page.goto(f"{url}/case/{net_case}")
+            expect(page.locator("#case-reason")).to_be_visible()
+            expect(page.locator("#case-reason")).to_contain_text("安全网：产妇 + 住院 + 等着")
             page.goto(f"{url}/status")
             expect(page.locator("#rules-version")).to_have_text("r-test1")
         finally:
