@@ -12,10 +12,9 @@ from collections.abc import Callable
 import yaml
 
 from bot.rules._yaml import Checker, Node, join, suggest
-from bot.rules.model import CATEGORIES, Condition, Facts, GroupInfo, Settings
+from bot.rules.model import CATEGORIES, Condition, Facts, GroupInfo, Settings, tidy
 from bot.rules.regexguard import UnsafePattern, compile_pattern, safe_search
 from bot.rules.timewin import WEEKDAY_NAMES, parse_weekdays, parse_window
-from classifiers.normalize import normalize
 from classifiers.prediction import BANDS
 
 WHEN_KEYS = (
@@ -129,7 +128,7 @@ class _WhenCompiler:
             return None
         words: list[str] = []
         for child, raw in items:
-            word = normalize(raw, mask_pii=False)
+            word = tidy(raw)
             if not word:
                 self.c.add(child, path, f"'{raw}' is empty once normalised")
                 return None

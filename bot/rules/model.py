@@ -19,6 +19,15 @@ ACTION_KINDS = ("reply", "open_case", "attach_case", "notify", "feature", "unfea
 PRIORITIES = ("P1", "P2", "P3")
 OPEN_STATUSES = ("awaiting_contact", "review")
 ATTACH_STATUSES = ("contact_received", "awaiting_contact", "review", "")
+# Traditional → simplified leaves 著 alone (it is also a simplified character, as in 著名), but in
+# comments written in traditional characters it is mostly the particle 着 (等著 = 等着).
+_FOLD = str.maketrans({"著": "着"})
+
+
+def tidy(text: str) -> str:
+    """The form rules match on: the shared normaliser (full-width, traditional → simplified,
+    lower case; numbers kept), with 著 folded to 着. Words and comments get the same treatment."""
+    return normalize(text, mask_pii=False).translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,11 @@ class Facts:
 
     @cached_property
     def text(self) -> str:
-        return normalize(self.ctx.text or "", mask_pii=False)
+        return tidy(self.ctx.text or "")
 
     @cached_property
     def title(self) -> str:
-        return normalize(self.ctx.article_title or "", mask_pii=False)
+        return tidy(self.ctx.article_title or "")
 
     @cached_property
     def local_now(self) -> datetime:
@@ -192,4 +201,5 @@ __all__ = [
     "Rule",
     "Settings",
     "WriterSpec",
+    "tidy",
 ]

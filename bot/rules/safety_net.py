@@ -17,8 +17,7 @@ import yaml
 
 from bot.rules._yaml import Checker, Node, join
 from bot.rules.actions import compile_then
-from bot.rules.model import ActionSpec, GroupInfo
-from classifiers.normalize import normalize
+from bot.rules.model import ActionSpec, GroupInfo, tidy
 
 NAME = "safety_net"  # its name in traces, examples and `rules test`; no rule may use it
 REASON_PREFIX = "安全网："
@@ -112,7 +111,7 @@ def _word_groups(c: Checker, node: Node, path: str) -> tuple[WordGroup, ...] | N
         words: list[tuple[str, str]] = []
         seen: dict[str, int] = {}
         for child, raw in items:
-            norm = normalize(raw, mask_pii=False)
+            norm = tidy(raw)
             if not norm:
                 c.add(child, gpath, f"'{raw}' is empty once normalised")
                 ok = False

@@ -8,9 +8,8 @@ import yaml
 
 from bot import pii
 from bot.rules._yaml import Checker, Node, join, suggest
-from bot.rules.model import GroupInfo, RateLimit, RouteEntry, RouteTable, Settings
+from bot.rules.model import GroupInfo, RateLimit, RouteEntry, RouteTable, Settings, tidy
 from bot.rules.timewin import TimeWindow, parse_duration, parse_window
-from classifiers.normalize import normalize
 
 RESERVED_GROUPS = ("route", "auto")
 SETTINGS_KEYS = (
@@ -150,7 +149,7 @@ def parse_routes(checker: Checker, node: Node | None, groups: dict[str, GroupInf
                 continue
             normed: list[str] = []
             for child, raw in names:
-                name = normalize(raw, mask_pii=False)
+                name = tidy(raw)
                 if not name:
                     checker.add(child, join(path, "names"), f"'{raw}' is empty once normalised")
                 elif name in seen:
