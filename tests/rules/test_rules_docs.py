@@ -37,3 +37,20 @@ def test_yaml_blocks_in_the_doc_parse() -> None:
 def test_the_recipe_rule_loads() -> None:
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", DOC, flags=re.S) if "faq_vaccine_site" in b)
     load_rules_text(HEADER + "rules:\n" + block)
+
+
+def test_the_safety_net_block_loads_and_its_sample_output_is_real() -> None:
+    from click.testing import CliRunner
+
+    from bot.cli.rules_cmd import rules
+
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", DOC, flags=re.S) if b.startswith("safety_net:"))
+    rs = load_rules_text(HEADER + "rules:\n  - name: faq\n    when: {band: below}\n    then: [{tag: faq}]\n" + block)
+    assert rs.safety_net is not None and len(rs.safety_net.groups) == 2
+    sample = DOC.split("$ dianhua rules test --band below --text ", 1)[1].split("```", 1)[0]
+    text = sample.split("\n", 1)[0].strip().strip('"')
+    out = CliRunner().invoke(rules, ["test", str(REPO / "rules.yaml"), "--band", "below", "--text", text],
+                             obj={"predict": None}, catch_exceptions=False).output
+    start = sample.index("    rule safety_net")
+    net_part = sample[start:sample.index("\n\n", start)]
+    assert net_part in out
