@@ -182,7 +182,8 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
     unanswered = [a for a in auto if a["comment_id"] not in reply_ids]
     assert all(json.loads(a["suppressed"]) for a in unanswered), "every urgent comment answered"
     opening = q("select comment_id from classifications where matched_rules like "
-                "'%urgent_auto%' or matched_rules like '%urgent_review%'")
+                "'%urgent_auto%' or matched_rules like '%urgent_review%' "
+                "or matched_rules like '%safety_net%'")
     cases = q("select comment_id from cases")
     assert sorted(r["comment_id"] for r in cases) == sorted(r["comment_id"] for r in opening)
     logs = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "log").glob("*"))
