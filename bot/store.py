@@ -212,6 +212,12 @@ def m004_hot_path_indexes(db: Database) -> None:
     db.table("comments").create_index(["article_id"], if_not_exists=True)
 
 
+@MIGRATIONS()
+def m006_case_events_by_comment(db: Database) -> None:
+    """The desk's stream shows which case a follow-up was attached to."""
+    db.table("case_events").create_index(["comment_id"], if_not_exists=True)
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 

@@ -155,7 +155,7 @@ def test_work_a_case_to_resolved_every_step_is_an_event_with_the_editor(editor: 
     post_action(editor, case_id, action="note", note=f"家属电话 {PHONE}，医院在查")
     post_action(editor, case_id, action="assign_me")
     html = post_action(editor, case_id, action="handoff", group="nanshan", note="请核查样本")
-    assert "已转交：nanshan" in html
+    assert "已转交：南山区卫健局" in html  # the display name, not the code
     assert "办结时请填写处理结果" in post_action(editor, case_id, action="resolve", outcome=" ")
     html = post_action(editor, case_id, action="resolve", outcome="结果已出，已入院")
     assert "案件已办结" in html
