@@ -159,6 +159,7 @@ def open_case(
             "assignee": "",
             "opened_at": at,
             "updated_at": at,
+            **({"contact_at": at} if status == "contact_received" else {}),
         }
     )
     add_event(

@@ -246,3 +246,27 @@ def test_polls_read_one_page_back_and_rescan_the_whole_list_every_30_minutes(wor
     world.clock.advance(31 * 60)
     world.poller.poll_due()
     assert world.store.comment("main:100:0:999") is not None
+
+
+def test_first_urgent_comment_with_a_number_is_told_it_was_received(world: World) -> None:
+    """Issue 12 #11: with the shipped rules.yaml, no "电话发我" to someone who left a number."""
+    from pathlib import Path
+
+    from bot.rules import load_rules
+
+    shipped = load_rules(Path(__file__).resolve().parents[2] / "rules.yaml")
+    world.rules = shipped  # type: ignore[assignment]
+    world.sender.replies_enabled = lambda: True
+    world.wechat.add("100", 0, "o_a", f"我妈突发胸痛很急，电话 {PHONE}，求救")
+    world.wechat.add("100", 0, "o_b", "孩子高烧抽搐，很急，医院不收")
+    world.cycle()
+    replies = {r[2]: r[3] for r in world.wechat.replies}
+    assert sorted(replies.values()) == ["已收到您留的电话，我们会尽快联系您。", "电话发我"]
+    by_writer = {c["openid"]: c for c in world.book.list_cases()}
+    with_number, without = by_writer["o_a"], by_writer["o_b"]
+    assert with_number["status"] == "contact_received" and with_number["contact_at"]
+    assert with_number["contact_phone"] == PHONE
+    assert without["status"] == "awaiting_contact" and not without["contact_at"]
+    # the group is told the number, not "waiting for a number"
+    sent = " ".join(world.groups["duty"].messages)
+    assert PHONE in sent and "（尚未留电话）" in sent

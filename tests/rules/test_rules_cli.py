@@ -83,7 +83,9 @@ def test_test_text_shows_conditions_actions_and_masks(tmp_path: Path) -> None:
     assert "13800000000" not in out and "138****0000" in out
     assert "band auto" in out and "rule urgent_auto: MATCH" in out
     assert "yes  band: auto" in out and "no   has_open_case: true" in out
-    assert "reply: 电话发我" in out and "open_case P1 urgent → pku_sz" in out
+    # the comment holds a number: the reply says it was received, the case starts with it
+    assert "reply: 已收到您留的电话" in out and "电话发我" not in out
+    assert "open_case P1 urgent → pku_sz (contact_received)" in out
     assert "not reached" in out
 
 
@@ -133,7 +135,7 @@ def test_test_reports_bad_data_lines(tmp_path: Path) -> None:
 def test_diff_shows_what_an_edit_changes(tmp_path: Path) -> None:
     old = REPO / "rules.yaml"
     new = tmp_path / "new.yaml"
-    new.write_text(old.read_text(encoding="utf-8").replace('- reply: "电话发我"', '- reply: "请把电话发我"')
+    new.write_text(old.read_text(encoding="utf-8").replace('text: "电话发我"', 'text: "请把电话发我"')
                    .replace("      band: review\n", "      band: review\n      min_score: 0.8\n"), encoding="utf-8")
     data = _jsonl(tmp_path, [
         {"id": "a", "text": "很急", "band": "auto"},
