@@ -35,10 +35,15 @@ def plain_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 comment``, ``2 comments`` (English plurals for the few nouns the CLI counts)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def load(config_path: Path | None) -> Any:
     from bot.config import load_config
 
     return load_config(config_path)
 
 
-__all__ = ["config_option", "load", "plain_errors"]
+__all__ = ["config_option", "counted", "load", "plain_errors"]

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bot import pii
-from bot.cli._common import plain_errors
+from bot.cli._common import counted, plain_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = ROOT / "data" / "scenarios" / "demo.jsonl"
@@ -75,7 +75,7 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
             http_enabled=False,
             log_file=work / "dianhua.jsonl",
         )
-        click.echo(f"mock platform on {mock.url}; replaying {len(events)} comments from "
+        click.echo(f"mock platform on {mock.url}; replaying {counted(len(events), 'comment')} from "
                    f"{scenario.name} at {speed:g}x; rules {rules.version}")
         click.echo(click.style(f"{'time':8} {'score':>5} {'band':6} {'rules':24} comment", bold=True))
         daemon = Daemon(config, on_outcome=_print_outcome)

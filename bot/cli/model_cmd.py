@@ -12,6 +12,7 @@ from typing import IO, Any
 import click
 
 from bot import pii
+from bot.cli._common import counted
 from bot.errors import DianhuaError
 
 _MODEL_HELP = "Model file (.skops, its card beside it). Default: the bundled model."
@@ -221,7 +222,8 @@ def classify(text: str | None, input_path: Path | None, output_path: Path | None
     finally:
         if out is not sys.stdout:
             out.close()
-    click.echo(f"classified {n - bad} comments" + (f", {bad} bad lines" if bad else ""),
+    click.echo(f"classified {counted(n - bad, 'comment')}"
+               + (f", {counted(bad, 'bad line')}" if bad else ""),
                err=True)
 
 
