@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from desk_helpers import PHONE, XSS, Host, add_comment, csrf_of, open_urgent
+from desk_helpers import PHONE, XSS, FakeClock, Host, add_comment, csrf_of, open_urgent
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -262,6 +262,9 @@ def test_status_shows_rules_model_polling_and_counts(editor: TestClient, host: H
     html = editor.get("/status").text
     assert "r-test1" in html and "rules[2].when.min_score" in html
     assert "0.1.0+test" in html and "thresholds" in html
+    # the model card is a table of plain values, not JSON (issue 12 #16)
+    assert re.search(r"阈值：待审核 / 自动回复</th><td>0.5 / 0.9<", html)
+    assert "<th>thresholds.review</th><td>0.5</td>" in html and "&#34;" not in html
     assert "main" in html and "3 秒" in html  # poll lag from the daemon's health()
     assert re.search(r"新开案件 P1 / P2 / P3</th><td>1 / 0 / 0", html)
     assert re.search(r"收到留言</th><td>1<", html)
@@ -286,9 +289,73 @@ def test_standalone_desk_app(tmp_path: object) -> None:
         c.post("/login", data={"name": "editor1", "password": "long-enough-pw",
                                "csrf": csrf_of(page.text)})
         html = c.get("/status").text
-        assert "未加载" in html and "missing.yaml" in html  # no rules: said so, still serving
+        assert "missing.yaml" in html  # no rules file here: still serving
         assert "dianhua urgent-request classifier" in html  # the bundled model's card
+        assert "没有守护进程的心跳" in html  # no daemon ever wrote to this database: said so
+        assert "守护进程状态：ok" not in html
     app.state.host.store.close()
+
+
+def test_standalone_desk_shows_the_daemons_versions_and_heartbeat_age(tmp_path: object) -> None:
+    """Issue 12 #17: `dianhua web` reads what the daemon wrote; it never claims the daemon is ok."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from bot.config import Config
+    from bot.heartbeat import publish
+    from bot.store import Store
+    from bot.web import create_desk_app
+    from bot.web.users import UserBook
+
+    assert isinstance(tmp_path, Path)
+    clock = FakeClock()
+    cfg = Config(db=tmp_path / "d.db", rules=Path("rules.yaml"), web_secret="s" * 32)
+    daemon_store = Store(cfg.db, clock=clock)  # the daemon, another process, same database
+    publish(daemon_store, at=clock() - timedelta(seconds=7), rules_version="live-rules-42",
+            rules_error=None, model_version="0.9.9+live", started_at=clock() - timedelta(hours=3))
+    app = create_desk_app(cfg, clock=clock)
+    UserBook(app.state.host.store).add("editor1", "long-enough-pw")
+    with TestClient(app) as c:
+        health = c.get("/healthz").json()
+        assert health["component"] == "desk" and health["daemon"]["rules_version"] == "live-rules-42"
+        assert health["daemon"]["heartbeat_age_seconds"] == 7.0
+        page = c.get("/login")
+        c.post("/login", data={"name": "editor1", "password": "long-enough-pw",
+                               "csrf": csrf_of(page.text)})
+        html = c.get("/status").text
+        assert 'id="rules-version">live-rules-42<' in html
+        assert 'id="model-version">0.9.9+live<' in html
+        assert "7 秒前" in html and "守护进程状态：ok" not in html
+        clock.advance(600)  # the daemon stopped writing: the desk says so
+        html = c.get("/status").text
+        assert "607 秒前" in html and "守护进程可能没有运行" in html
+    app.state.host.store.close()
+    daemon_store.close()
+
+
+def test_the_daemon_writes_its_heartbeat(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bot.config import Config
+    from bot.daemon import Daemon
+    from bot.heartbeat import read
+
+    assert isinstance(tmp_path, Path)
+    clock = FakeClock()
+
+    class Model:
+        version = "0.1.0+fake"
+
+        def predict_many(self, texts: list[str], batch_size: int = 256) -> list[object]:
+            return []
+
+    daemon = Daemon(Config(db=tmp_path / "d.db", rules=Path("rules.yaml"), accounts=[],
+                           http_enabled=False), clock=clock, model=Model())  # type: ignore[arg-type]
+    daemon.tick()
+    beat = read(daemon.store)
+    assert beat is not None and beat.at == clock() and beat.model_version == "0.1.0+fake"
+    assert beat.rules_version == daemon.rules.current.version
+    daemon.store.close()
 
 
 def test_bot_http_create_app_mounts_the_desk(host: Host) -> None:
