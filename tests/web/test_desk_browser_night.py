@@ -187,3 +187,30 @@ def test_every_action_from_the_case_page_in_chinese(live: tuple[str, Host]) -> N
     assert host.cases.get(case_id)["priority"] == "P1"
     assert host.cases.get(case_id)["status"] == "handed_off"
     assert s.query("select * from labels") == []
+
+
+def test_chinese_renders_as_glyphs_not_boxes(live: tuple[str, Host]) -> None:  # noqa: F811
+    """Issue 12 #19: without a CJK font every Chinese character is the same empty box.
+
+    `make test` runs scripts/browser-deps.sh first, which installs one (fonts-wqy-zenhei).
+    """
+    from playwright.sync_api import sync_playwright
+
+    url, _host = live
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page()
+            page.goto(url + "/login")
+            pixels = page.evaluate("""() => ["电", "话", "急"].map((ch) => {
+                const canvas = document.createElement("canvas");
+                canvas.width = 40; canvas.height = 40;
+                const ctx = canvas.getContext("2d");
+                ctx.font = "32px sans-serif";
+                ctx.fillText(ch, 2, 32);
+                return Array.from(ctx.getImageData(0, 0, 40, 40).data).join(",");
+            })""")
+        finally:
+            browser.close()
+    assert len(set(pixels)) == 3, ("Chinese characters render as identical boxes: no CJK font; "
+                                   "run scripts/browser-deps.sh (installs fonts-wqy-zenhei)")
