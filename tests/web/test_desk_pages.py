@@ -378,3 +378,26 @@ def test_bot_http_create_app_mounts_the_desk(host: Host) -> None:
         assert c.get("/metrics").headers["content-security-policy"] == CSP
         assert c.get("/", follow_redirects=False).headers["location"] == "/login?next=%2F"
         assert c.get("/login").status_code == 200
+
+
+def test_public_reply_from_the_case_page_is_checked_and_sent_once(editor: TestClient,
+                                                                  host: Host) -> None:
+    """Issue 12 #16: a reply with a number is refused; a comment gets one reply."""
+    comment = add_comment(host.store, 1, "孩子高烧，很急", openid="oKid")
+    case_id = open_urgent(host.store, comment, reply=None)
+    html = post_action(editor, case_id, action="reply", reply=f"请打 {PHONE}")
+    assert "不能有电话号码" in html
+    html = post_action(editor, case_id, action="reply", reply="电话发我，我们马上联系")
+    assert "公开回复已排队发送" in html and 'id="btn-reply"' not in html
+    assert "每条留言只回复一次" in post_action(editor, case_id, action="reply", reply="再来一次")
+    rows = host.store.query("select * from outbox where kind = 'reply'")
+    assert len(rows) == 1 and rows[0]["rule"] == "editor:小王"
+
+
+def test_refused_moves_and_limits_are_in_chinese(editor: TestClient, host: Host) -> None:
+    case_id = seed_case(host)
+    assert "办结时请填写处理结果" in post_action(editor, case_id, action="resolve", outcome="")
+    assert "备注太长" in post_action(editor, case_id, action="note", note="长" * 2001)
+    post_action(editor, case_id, action="false_positive")
+    html = post_action(editor, case_id, action="contacted")
+    assert "不能改为“已取得联系”" in html and "Traceback" not in html
