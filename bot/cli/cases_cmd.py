@@ -12,7 +12,7 @@ import click
 
 from bot import pii
 from bot.cases import STATUS_LABELS, parse_status
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import config_option, load, plain_errors, utf8_text
 from bot.clock import SHANGHAI, parse_iso
 
 
@@ -35,13 +35,7 @@ def beijing(value: str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 
 def _text_arg(value: str, what: str) -> str:
-    """Refuse text the terminal could not decode (not UTF-8) instead of failing later."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise click.BadParameter(f"{what} is not valid UTF-8 text; check the terminal's "
-                                 "encoding (LANG=C.UTF-8) or the file it came from") from None
-    return value
+    return utf8_text(value, what)
 
 
 def _groups(config_path: Path | None) -> dict[str, str]:

@@ -39,6 +39,12 @@ _BAND_COLOR = {"auto": "red", "review": "yellow", "below": "white"}
 def demo(scenario: Path, rules_path: Path, speed: float, workdir: Path | None,
          timeout: float) -> None:
     """Start the mock, replay the demo scenario and run the daemon against it."""
+    from connectors.mock.replay import ScenarioError, load_scenario
+
+    try:
+        load_scenario(scenario)  # a broken scenario is refused before anything starts
+    except ScenarioError as exc:
+        raise click.ClickException(f"scenario: {exc}") from None
     with plain_errors():
         if workdir is None:
             with tempfile.TemporaryDirectory(prefix="dianhua-demo-") as tmp:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import config_option, load, plain_errors, stdin_line, utf8_text
 
 db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
                          help="SQLite file (default: from the configuration).")
@@ -68,8 +67,9 @@ def add(config_path: Path | None, db: Path | None, name: str, password_stdin: bo
     """Add editor NAME, or set a new password for them (this also lifts a lock-out)."""
     from bot.web.users import MIN_PASSWORD, UserError
 
+    name = utf8_text(name, "NAME")
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = stdin_line("the password")
     else:
         password = click.prompt(f"password for {name} (at least {MIN_PASSWORD} characters)",
                                 hide_input=True, confirmation_prompt="repeat the password")
