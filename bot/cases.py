@@ -182,7 +182,7 @@ def attach_comment(
         "select status, contact_phone, contact_id from cases where id = ?", [case_id]
     ).fetchone()
     if row is None:
-        raise CaseError(f"案件 #{case_id} 不存在")
+        raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
     current, phone, id_number = row
     text = comment.get("content") or ""
     phones = pii.find_phones(text)
@@ -239,7 +239,7 @@ def parse_status(word: str) -> str:
     close = difflib.get_close_matches(folded, STATUSES, n=1, cutoff=0.6)
     hint = f"（did you mean '{close[0]}'，{STATUS_LABELS[close[0]]}？）" if close else ""
     choices = "、".join(f"{c}（{STATUS_LABELS[c]}）" for c in STATUSES)
-    raise CaseError(f"没有 {text!r} 这个状态{hint}；可用的状态：{choices}")
+    raise CaseError(f"没有 {text!r} 这个状态 (unknown status){hint}；可用的状态：{choices}")
 
 
 def status_name(status: str) -> str:
@@ -280,7 +280,7 @@ class CaseBook:
     def get(self, case_id: int) -> dict[str, Any]:
         rows = self.store.query("select * from cases where id = ?", [case_id])
         if not rows:
-            raise CaseError(f"案件 #{case_id} 不存在")
+            raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
         return rows[0]
 
     def set_status(
@@ -334,7 +334,7 @@ class CaseBook:
     def _current(self, db: Database, case_id: int) -> str:
         row = db.execute("select status from cases where id = ?", [case_id]).fetchone()
         if row is None:
-            raise CaseError(f"案件 #{case_id} 不存在")
+            raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
         return str(row[0])
 
     @staticmethod
@@ -353,7 +353,7 @@ class CaseBook:
         with self.store.transaction() as db:
             row = db.execute("select priority, status from cases where id = ?", [case_id]).fetchone()
             if row is None:
-                raise CaseError(f"案件 #{case_id} 不存在")
+                raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
             current, status = row
             if current == priority:
                 return False
@@ -433,7 +433,7 @@ class CaseBook:
             row = db.execute("select comment_id, account from cases where id = ?",
                              [case_id]).fetchone()
             if row is None:
-                raise CaseError(f"案件 #{case_id} 不存在")
+                raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
             comment_id, account = row
             taken = db.execute(
                 "select status from outbox where comment_id = ? and kind = 'reply' "
