@@ -90,7 +90,7 @@ class StandaloneHost:
                            "configuration only", self.config.rules)
         self.model = _model_card(self.config)
 
-    def heartbeat(self) -> Heartbeat | None:
+    def daemon_heartbeat(self) -> Heartbeat | None:
         """The daemon's last heartbeat in the database (this process cannot ask the daemon)."""
         try:
             return read_heartbeat(self.store)
@@ -99,7 +99,7 @@ class StandaloneHost:
 
     def health(self) -> dict[str, Any]:
         """The desk's own health, and what the database says about the daemon (never "ok")."""
-        beat = self.heartbeat()
+        beat = self.daemon_heartbeat()
         now = self.clock()
         daemon: dict[str, Any] = {"last_heartbeat_at": None, "heartbeat_age_seconds": None,
                                   "rules_version": None, "model_version": None}

@@ -124,7 +124,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
         }
         model_version = str(getattr(model, "version", "") or "")
         daemon = None
-        read_beat = getattr(desk.host, "heartbeat", None)
+        read_beat = getattr(desk.host, "daemon_heartbeat", None)
         if callable(read_beat):  # the stand-alone desk: show what the daemon wrote, not our copy
             beat = read_beat()
             daemon = {"beat": beat, "age": beat.age(now) if beat else None,

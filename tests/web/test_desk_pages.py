@@ -355,6 +355,22 @@ def test_the_daemon_writes_its_heartbeat(tmp_path: object) -> None:
     beat = read(daemon.store)
     assert beat is not None and beat.at == clock() and beat.model_version == "0.1.0+fake"
     assert beat.rules_version == daemon.rules.current.version
+    # the daemon's own desk shows the daemon's state directly, not a heartbeat
+    from starlette.applications import Starlette
+
+    from bot.web import mount_desk
+    from bot.web.users import UserBook
+
+    app = Starlette()
+    mount_desk(app, daemon)
+    UserBook(daemon.store).add("editor1", "long-enough-pw")
+    with TestClient(app) as c:
+        page = c.get("/login")
+        c.post("/login", data={"name": "editor1", "password": "long-enough-pw",
+                               "csrf": csrf_of(page.text)})
+        html = c.get("/status").text
+    assert f'id="rules-version">{daemon.rules.current.version}<' in html
+    assert "心跳" not in html and "守护进程状态" in html
     daemon.store.close()
 
 
