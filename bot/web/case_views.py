@@ -8,7 +8,10 @@ from loguru import logger
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bot import pii
 from bot.cases import CLOSED_STATUSES, MAX_NOTE, MAX_REPLY, TRANSITIONS, CaseError
+from bot.clock import SHANGHAI
+from bot.rules.templates import render_template
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
 from bot.web.desk import Desk
@@ -76,12 +79,24 @@ def default_reply(desk: Desk, detail: dict[str, Any]) -> str:
         if r.get("text"):
             return str(r["text"])
     current = desk.rules_set()
-    matched = (detail.get("classification") or {}).get("matched") or []
+    classification = detail.get("classification") or {}
+    matched = classification.get("matched") or []
+    case, article = detail["case"], detail.get("article") or {}
+    variables = {  # the public variables a reply template may use
+        "category": str(classification.get("category") or ""),
+        "route_label": dict(desk.groups()).get(case.get("route") or "", case.get("route") or ""),
+        "article_title": pii.mask(str(article.get("title") or "")),
+        "time": desk.now().astimezone(SHANGHAI).strftime("%H:%M"),
+    }
     for rule in getattr(current, "rules", ()) or ():
         if getattr(rule, "name", None) in matched:
             for spec in getattr(rule, "actions", ()):
                 if getattr(spec, "kind", "") == "reply":
-                    return str(spec.params.get("template") or "")
+                    template = spec.params.get("template") or ""
+                    if spec.params.get("phone_given") and pii.has_phone(
+                            str(detail["comment"].get("content") or "")):
+                        template = spec.params["phone_given"]
+                    return render_template(str(template), variables)
     return DEFAULT_REPLY
 
 
