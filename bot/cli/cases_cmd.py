@@ -138,6 +138,7 @@ def show(config_path: Path | None, db: Path | None, case_id: int) -> None:
 def note(config_path: Path | None, db: Path | None, case_id: int, text: str, actor: str) -> None:
     """Add a note to a case (at most 2,000 characters; numbers are masked in the timeline)."""
     text = _text_arg(text, "the note")
+    actor = _text_arg(actor, "--by")
     with plain_errors():
         _book(config_path, db).note(case_id, text, actor=actor)
     click.echo(f"noted on case #{case_id}")
@@ -151,6 +152,8 @@ def note(config_path: Path | None, db: Path | None, case_id: int, text: str, act
 @click.option("--by", "actor", default="editor", show_default=True, help="Your name.")
 def assign(config_path: Path | None, db: Path | None, case_id: int, name: str, actor: str) -> None:
     """Assign a case to an editor."""
+    name = _text_arg(name, "NAME")
+    actor = _text_arg(actor, "--by")
     with plain_errors():
         _book(config_path, db).assign(case_id, name, actor=actor)
     click.echo(f"case #{case_id} assigned to {name}")
@@ -182,6 +185,8 @@ def set_status(config_path: Path | None, db: Path | None, case_id: int, status: 
         raise click.UsageError("--outcome was given more than once; give it once")
     text = _text_arg(outcome[0] if outcome else "", "--outcome")
     note_text = _text_arg(note_text, "--note")
+    actor = _text_arg(actor, "--by")
+    group = _text_arg(group, "--group")
     with plain_errors():
         status = parse_status(status)
         if duplicate_of is not None:

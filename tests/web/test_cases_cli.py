@@ -82,6 +82,10 @@ def test_notes_have_a_limit_and_must_be_text(world: Host) -> None:
     assert code != 0 and "最多 2000 字" in out
     code, out = run(world, "note", "1", "bad \udcff bytes")  # what the shell gives for non-UTF-8
     assert code != 0 and "not valid UTF-8" in out and "Traceback" not in out
+    code, out = run(world, "assign", "1", "bad \udcff")
+    assert code != 0 and "not valid UTF-8" in out
+    code, out = run(world, "set", "1", "contact_received", "--by", "bad \udcff")
+    assert code != 0 and "not valid UTF-8" in out
     assert [e["kind"] for e in world.cases.events(1)] == ["opened"]
 
 
