@@ -13,7 +13,7 @@ import click
 from bot import pii
 from bot.cases import STATUS_LABELS, parse_status
 from bot.cli._common import config_option, load, plain_errors, utf8_text
-from bot.clock import SHANGHAI, parse_iso
+from bot.clock import SHANGHAI, beijing, parse_iso
 
 
 def _book(config_path: Path | None, db: Path | None) -> Any:
@@ -22,16 +22,6 @@ def _book(config_path: Path | None, db: Path | None) -> Any:
 
     cfg = load(config_path)
     return CaseBook(Store(db or cfg.db), cfg.cases)
-
-
-def beijing(value: str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """A stored UTC time as Beijing time (what editors read everywhere)."""
-    if not value:
-        return ""
-    try:
-        return parse_iso(value).astimezone(SHANGHAI).strftime(fmt)
-    except ValueError:
-        return str(value)
 
 
 def _text_arg(value: str, what: str) -> str:

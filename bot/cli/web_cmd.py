@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from bot.cli._common import config_option, load, plain_errors, stdin_line, utf8_text
+from bot.clock import beijing
 
 db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
                          help="SQLite file (default: from the configuration).")
@@ -93,10 +94,11 @@ def list_cmd(config_path: Path | None, db: Path | None) -> None:
     if not rows:
         click.echo("no users; add one with `dianhua users add NAME`")
     for row in rows:
-        state = f"locked until {row['locked_until'][:19]}" if row["locked_until"] else (
-            f"{row['failed_logins']} failed sign-in(s)" if row["failed_logins"] else "ok")
-        click.echo(f"{row['name']:<20} {row['source']:<9} {(row['created_at'] or '-')[:19]:<20} "
-                   f"{state}")
+        state = (f"locked until {beijing(row['locked_until'])} (Beijing time)"
+                 if row["locked_until"] else
+                 f"{row['failed_logins']} failed sign-in(s)" if row["failed_logins"] else "ok")
+        click.echo(f"{row['name']:<20} {row['source']:<9} "
+                   f"{beijing(row['created_at'], empty='-'):<20} {state}")
 
 
 @users.command("remove")

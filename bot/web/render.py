@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot import pii
 from bot.cases import DEADLINE_LABELS, STATUS_LABELS
-from bot.clock import SHANGHAI, from_unix, parse_iso
+from bot.clock import SHANGHAI, beijing, from_unix
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -98,12 +98,7 @@ def error_zh(text: Any) -> str:
 
 def local_time(value: str | None, fmt: str = "%m-%d %H:%M") -> str:
     """A stored UTC ISO time shown in Beijing time."""
-    if not value:
-        return "—"
-    try:
-        return parse_iso(value).astimezone(SHANGHAI).strftime(fmt)
-    except ValueError:
-        return str(value)
+    return beijing(value, fmt, empty="—")
 
 
 def unix_time(value: Any, fmt: str = "%m-%d %H:%M") -> str:
