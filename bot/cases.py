@@ -5,7 +5,11 @@ Lifecycle::
     awaiting_contact ──(follow-up with a phone number)──▶ contact_received ──▶ handed_off ──▶ resolved
           │                                                                                  ▲
           └──(no answer for N hours)──▶ closed_no_response          review ──(editor)────────┘
-    any open status ──(editor)──▶ false_positive
+    any open status ──(editor)──▶ false_positive (labels the comment "not urgent")
+    any open status ──(editor)──▶ duplicate (the writer's request is another case; no label)
+
+A comment that already holds a phone number opens straight at ``contact_received``.
+Editors' moves (the desk and ``dianhua cases``) all go through :meth:`CaseBook.set_status`.
 
 Every change is a row in ``case_events`` with time, actor (``bot`` or an editor's name) and note.
 Phone and ID numbers found in follow-ups are stored on the case (for the people who call back)
