@@ -4,11 +4,12 @@ and every action from the case page (reply, raise to P1, hand off by name, notif
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from desk_helpers import PASSWORD, PHONE, Host, add_comment, open_urgent
-from test_desk_browser import ARGS, CHROMIUM, LIVE_TIMEOUT_MS, live  # noqa: F401  (fixture)
+from test_desk_browser import ARGS, CHROMIUM, LIVE_TIMEOUT_MS, _shot, live  # noqa: F401  (fixture)
 
 from bot.cases import attach_comment, enqueue
 
@@ -38,7 +39,7 @@ def _browser(p: Any) -> Any:
 
 
 def test_the_queue_on_a_phone_and_the_p1_banner_points_at_its_row(
-    live: tuple[str, Host],  # noqa: F811
+    live: tuple[str, Host], tmp_path: Path,  # noqa: F811
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -72,6 +73,7 @@ def test_the_queue_on_a_phone_and_the_p1_banner_points_at_its_row(
             expect(link).to_have_attribute("href", f"#case-{case_id}")
             expect(link).to_contain_text(f"#{case_id}")
             _no_sideways_scroll(page)
+            _shot(page, tmp_path, "queue-phone.png")
             link.click()
             expect(page).to_have_url(re.compile(f"#case-{case_id}$"))
             expect(page.locator(f"#case-{case_id}")).to_be_in_viewport()
