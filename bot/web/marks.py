@@ -75,4 +75,20 @@ def mark_not_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: s
     return Marked(comment_id, False, None, "已标记为不紧急")
 
 
-__all__ = ["Marked", "mark_not_urgent", "mark_urgent", "write_label"]
+def mark_duplicate(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
+    """Close the comment's open case as a duplicate of its writer's other case: no label (the
+    comment was urgent; a "not urgent" label would teach the model the wrong thing)."""
+    rows = store.query("select id, status, account, openid from cases where comment_id = ?",
+                       [comment_id])
+    if not rows or rows[0]["status"] not in OPEN_STATUSES:
+        raise CaseError("这条留言没有未结案件，不需要标为重复")
+    case_id = int(rows[0]["id"])
+    other = store.query(
+        "select id from cases where account = ? and openid = ? and id != ? and openid != '' "
+        "order by id limit 1", [rows[0]["account"], rows[0]["openid"], case_id])
+    outcome = f"与案件 #{other[0]['id']} 重复" if other else "重复案件"
+    cases.set_status(case_id, "duplicate", actor=editor, outcome=outcome)
+    return Marked(comment_id, True, case_id, f"案件 #{case_id} 已记为重复（{outcome}），未改动标注")
+
+
+__all__ = ["Marked", "mark_duplicate", "mark_not_urgent", "mark_urgent", "write_label"]

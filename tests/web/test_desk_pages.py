@@ -417,3 +417,18 @@ def test_refused_moves_and_limits_are_in_chinese(editor: TestClient, host: Host)
     post_action(editor, case_id, action="false_positive")
     html = post_action(editor, case_id, action="contacted")
     assert "不能改为“已取得联系”" in html and "Traceback" not in html
+
+
+def test_stream_duplicate_closes_a_second_case_without_a_not_urgent_label(editor: TestClient,
+                                                                          host: Host) -> None:
+    """Issue 12 #12: 重复 instead of 不紧急 for the writer's second case."""
+    first = add_comment(host.store, 1, "我妈胸痛，很急", openid="oMum")
+    one = open_urgent(host.store, first)
+    second = add_comment(host.store, 2, "还是胸痛，很急，快来人", openid="oMum")
+    two = open_urgent(host.store, second)  # e.g. opened before the first was attached
+    html = label_post(editor, second["id"], "dup")
+    assert f"案件 #{two} 已记为重复（与案件 #{one} 重复）" in html
+    assert host.cases.get(two)["status"] == "duplicate"
+    assert host.cases.get(one)["status"] == "awaiting_contact"
+    assert host.store.query("select * from labels") == []
+    assert "没有未结案件" in label_post(editor, second["id"], "dup")
