@@ -5,7 +5,11 @@ Lifecycle::
     awaiting_contact ──(follow-up with a phone number)──▶ contact_received ──▶ handed_off ──▶ resolved
           │                                                                                  ▲
           └──(no answer for N hours)──▶ closed_no_response          review ──(editor)────────┘
-    any open status ──(editor)──▶ false_positive
+    any open status ──(editor)──▶ false_positive (labels the comment "not urgent")
+    any open status ──(editor)──▶ duplicate (the writer's request is another case; no label)
+
+A comment that already holds a phone number opens straight at ``contact_received``.
+Editors' moves (the desk and ``dianhua cases``) all go through :meth:`CaseBook.set_status`.
 
 Every change is a row in ``case_events`` with time, actor (``bot`` or an editor's name) and note.
 Phone and ID numbers found in follow-ups are stored on the case (for the people who call back)
@@ -14,6 +18,7 @@ and masked in every event note, log line and export.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,26 +31,39 @@ from bot.errors import DianhuaError
 from bot.store import Store, dumps, insert_row
 
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
-CLOSED_STATUSES = ("resolved", "false_positive", "closed_no_response")
+CLOSED_STATUSES = ("resolved", "false_positive", "duplicate", "closed_no_response")
 STATUSES = OPEN_STATUSES + CLOSED_STATUSES
 PRIORITIES = ("P1", "P2", "P3")
 
 # Which status an editor may move a case to, from each status.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "review": ("awaiting_contact", "contact_received", "handed_off", "resolved", "false_positive"),
+    "review": (
+        "awaiting_contact",
+        "contact_received",
+        "handed_off",
+        "resolved",
+        "false_positive",
+        "duplicate",
+    ),
     "awaiting_contact": (
         "contact_received",
         "handed_off",
         "resolved",
         "false_positive",
+        "duplicate",
         "closed_no_response",
     ),
-    "contact_received": ("handed_off", "resolved", "false_positive", "awaiting_contact"),
-    "handed_off": ("resolved", "contact_received", "false_positive"),
+    "contact_received": ("handed_off", "resolved", "false_positive", "duplicate", "awaiting_contact"),
+    "handed_off": ("resolved", "contact_received", "false_positive", "duplicate"),
     "resolved": ("review",),
     "false_positive": ("review",),
+    "duplicate": ("review",),
     "closed_no_response": ("review", "contact_received"),
 }
+# Closing statuses that take an outcome (what happened); ``resolved`` requires one.
+OUTCOME_STATUSES = ("resolved", "false_positive", "duplicate", "closed_no_response")
+MAX_NOTE = 2000  # characters in a note, an outcome or a hand-off remark
+MAX_REPLY = 300  # characters in a public reply posted from the desk
 
 # status -> timestamp column set when the case first reaches it
 _MILESTONES = {
@@ -151,6 +169,7 @@ def open_case(
             "opened_at": at,
             "updated_at": at,
             "reason": pii.mask(reason),
+            **({"contact_at": at} if status == "contact_received" else {}),
         }
     )
     add_event(
@@ -174,7 +193,7 @@ def attach_comment(
         "select status, contact_phone, contact_id from cases where id = ?", [case_id]
     ).fetchone()
     if row is None:
-        raise CaseError(f"case {case_id} does not exist")
+        raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
     current, phone, id_number = row
     text = comment.get("content") or ""
     phones = pii.find_phones(text)
@@ -214,8 +233,56 @@ def _move(
     add_event(db, case_id, at, actor, "status", from_status=current, to_status=status, note=note)
 
 
+def parse_status(word: str) -> str:
+    """A status code from what an editor typed: the code (``resolved``) or its label (``已办结``).
+
+    Raises :class:`CaseError` naming the closest status ("did you mean ...").
+    """
+    text = (word or "").strip()
+    if text in STATUSES:
+        return text
+    by_label = {label: code for code, label in STATUS_LABELS.items()}
+    if text in by_label:
+        return by_label[text]
+    folded = text.lower().replace("-", "_").replace(" ", "_")
+    if folded in STATUSES:
+        return folded
+    close = difflib.get_close_matches(folded, STATUSES, n=1, cutoff=0.6)
+    hint = f"（did you mean '{close[0]}'，{STATUS_LABELS[close[0]]}？）" if close else ""
+    choices = "、".join(f"{c}（{STATUS_LABELS[c]}）" for c in STATUSES)
+    raise CaseError(f"没有 {text!r} 这个状态 (unknown status){hint}；可用的状态：{choices}")
+
+
+def status_name(status: str) -> str:
+    """``已办结（resolved）``: the label editors know, with the code the CLI takes."""
+    return f"“{STATUS_LABELS.get(status, status)}”（{status}）"
+
+
+def write_label(db: Database, comment_id: str, *, urgent: bool, editor: str, at: str) -> None:
+    """Upsert the editor's label for ``comment_id`` (inside the caller's transaction)."""
+    row = db.execute("select category from classifications where comment_id = ?",
+                     [comment_id]).fetchone()
+    db.table("labels").upsert(
+        {"comment_id": comment_id, "urgent": 1 if urgent else 0,
+         "category": (row[0] if row else "") or "", "editor": editor, "at": at},
+        pk="comment_id",
+    )
+
+
+def _bounded(text: str, what: str, limit: int = MAX_NOTE) -> str:
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise CaseError(f"{what}太长：{len(text)} 字，最多 {limit} 字")
+    return text
+
+
 class CaseBook:
-    """Editor-facing operations on cases (each its own transaction)."""
+    """Editor-facing operations on cases (each its own transaction).
+
+    The desk and ``dianhua cases`` both work cases through this class, so the same moves are
+    allowed, the same fields are required and the same side effects happen (a hand-off
+    notifies its group, a false positive is labelled "not urgent" for retraining).
+    """
 
     def __init__(self, store: Store, policy: CasePolicy | None = None) -> None:
         self.store = store
@@ -224,72 +291,171 @@ class CaseBook:
     def get(self, case_id: int) -> dict[str, Any]:
         rows = self.store.query("select * from cases where id = ?", [case_id])
         if not rows:
-            raise CaseError(f"case {case_id} does not exist")
+            raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
         return rows[0]
 
     def set_status(
-        self, case_id: int, status: str, *, actor: str, note: str = "", outcome: str = ""
-    ) -> None:
-        if status not in STATUSES:
-            raise CaseError(f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
+        self,
+        case_id: int,
+        status: str,
+        *,
+        actor: str,
+        note: str = "",
+        outcome: str = "",
+        group: str = "",
+        group_label: str = "",
+    ) -> bool:
+        """Move a case. Returns False when it already had ``status``; raises CaseError when refused.
+
+        ``resolved`` needs an ``outcome``; ``handed_off`` needs a ``group`` (and notifies it);
+        ``false_positive`` also labels the comment "not urgent"; ``duplicate`` closes without
+        a label (the comment was urgent, its writer already has a case).
+        """
+        status = parse_status(status)
+        note = _bounded(note, "备注")
+        outcome = _bounded(outcome, "处理结果")
+        if status == "handed_off":
+            if not group.strip():
+                raise CaseError("转办时请选择要转交的部门群（命令行：--group）")
+            if outcome:
+                raise CaseError("转办时不填处理结果，办结时再填")
+            return self.hand_off(case_id, group, actor=actor, note=note, label=group_label)
+        if group:
+            raise CaseError("只有转办（handed_off）时才选择部门群")
+        if status == "resolved" and not outcome:
+            raise CaseError("办结时请填写处理结果（命令行：--outcome \"...\"）")
+        if outcome and status not in OUTCOME_STATUSES:
+            raise CaseError(f"处理结果只在结案时填写，{status_name(status)}不是结案状态")
         with self.store.transaction() as db:
-            row = db.execute("select status from cases where id = ?", [case_id]).fetchone()
-            if row is None:
-                raise CaseError(f"case {case_id} does not exist")
-            current = row[0]
+            current = self._current(db, case_id)
             if status == current:
-                return
-            if status not in TRANSITIONS.get(current, ()):
-                allowed = ", ".join(TRANSITIONS.get(current, ())) or "none"
-                raise CaseError(
-                    f"case {case_id} is {current}; it can move to: {allowed} (not {status})"
-                )
-            _move(db, case_id, current, status, at=self.store.now(), actor=actor, note=note)
+                return False
+            self._allowed(case_id, current, status)
+            at = self.store.now()
+            _move(db, case_id, current, status, at=at, actor=actor,
+                  note=note or (f"结果：{outcome}" if outcome else ""))
             if outcome:
                 db.table("cases").update(case_id, {"outcome": pii.mask(outcome)})
+            if status == "false_positive":
+                comment_id = db.execute("select comment_id from cases where id = ?",
+                                        [case_id]).fetchone()[0]
+                write_label(db, comment_id, urgent=False, editor=actor, at=at)
+        return True
+
+    def _current(self, db: Database, case_id: int) -> str:
+        row = db.execute("select status from cases where id = ?", [case_id]).fetchone()
+        if row is None:
+            raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
+        return str(row[0])
+
+    @staticmethod
+    def _allowed(case_id: int, current: str, status: str) -> None:
+        if status in TRANSITIONS.get(current, ()):
+            return
+        allowed = "、".join(status_name(s) for s in TRANSITIONS.get(current, ())) or "无"
+        raise CaseError(f"案件 #{case_id} 现在是{status_name(current)}，不能改为{status_name(status)}；"
+                        f"可以改为：{allowed}")
+
+    def set_priority(self, case_id: int, priority: str, *, actor: str, note: str = "") -> bool:
+        """Raise (or lower) a case's priority; an event records who and why."""
+        if priority not in PRIORITIES:
+            raise CaseError(f"优先级只能是 {'、'.join(PRIORITIES)}，不是 {priority!r}")
+        note = _bounded(note, "备注")
+        with self.store.transaction() as db:
+            row = db.execute("select priority, status from cases where id = ?", [case_id]).fetchone()
+            if row is None:
+                raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
+            current, status = row
+            if current == priority:
+                return False
+            if status in CLOSED_STATUSES:
+                raise CaseError(f"案件 #{case_id} 已结案（{status_name(status)}），先重新打开再改优先级")
+            at = self.store.now()
+            db.table("cases").update(case_id, {"priority": priority, "updated_at": at})
+            add_event(db, case_id, at, actor, "priority",
+                      note=f"优先级 {current} → {priority}" + (f"：{note}" if note else ""))
+        return True
 
     def note(self, case_id: int, text: str, *, actor: str) -> None:
+        text = _bounded(text, "备注")
+        if not text:
+            raise CaseError("备注不能为空")
         with self.store.transaction() as db:
-            if db.execute("select 1 from cases where id = ?", [case_id]).fetchone() is None:
-                raise CaseError(f"case {case_id} does not exist")
+            self._current(db, case_id)
             add_event(db, case_id, self.store.now(), actor, "note", note=text)
             db.table("cases").update(case_id, {"updated_at": self.store.now()})
 
     def assign(self, case_id: int, name: str, *, actor: str) -> None:
+        name = _bounded(name, "负责人", 64)
         with self.store.transaction() as db:
-            if db.execute("select 1 from cases where id = ?", [case_id]).fetchone() is None:
-                raise CaseError(f"case {case_id} does not exist")
+            self._current(db, case_id)
             db.table("cases").update(case_id, {"assignee": name, "updated_at": self.store.now()})
             add_event(db, case_id, self.store.now(), actor, "assign", note=f"assigned to {name}")
 
-    def hand_off(self, case_id: int, group: str, *, actor: str, note: str = "") -> None:
-        """Record a hand-off to ``group`` and queue a notification to that group."""
-        case = self.get(case_id)
+    def hand_off(
+        self, case_id: int, group: str, *, actor: str, note: str = "", label: str = ""
+    ) -> bool:
+        """Move to ``handed_off``, record the group and queue a notification to it."""
+        group = _bounded(group, "部门群", 64)
+        if not group:
+            raise CaseError("转办时请选择要转交的部门群（命令行：--group）")
+        note = _bounded(note, "备注")
+        shown = label or group
         with self.store.transaction() as db:
-            current = case["status"]
-            if "handed_off" not in TRANSITIONS.get(current, ()):
-                raise CaseError(f"case {case_id} is {current}; it cannot be handed off")
+            current = self._current(db, case_id)
+            case = dict(zip(["comment_id", "account", "route"], db.execute(
+                "select comment_id, account, route from cases where id = ?", [case_id]
+            ).fetchone(), strict=True))
+            if current == "handed_off" and case["route"] == group:
+                return False
+            if current != "handed_off":
+                self._allowed(case_id, current, "handed_off")
+            at = self.store.now()
             db.table("cases").update(case_id, {"route": group})
-            _move(
-                db,
-                case_id,
-                current,
-                "handed_off",
-                at=self.store.now(),
-                actor=actor,
-                note=f"handed off to {group}" + (f": {note}" if note else ""),
-            )
+            text = f"转交{shown}" + (f"：{note}" if note else "")
+            if current == "handed_off":  # to another group: an event, no status change
+                add_event(db, case_id, at, actor, "status", from_status=current,
+                          to_status="handed_off", note=text)
+                db.table("cases").update(case_id, {"updated_at": at})
+            else:
+                _move(db, case_id, current, "handed_off", at=at, actor=actor, note=text)
             enqueue(
                 db,
-                key=f"case:{case_id}:handoff:{self.store.now()}",
+                key=f"case:{case_id}:handoff:{group}:{at}",
                 comment_id=case["comment_id"],
                 case_id=case_id,
                 account=case["account"],
                 kind="notify",
                 rule=f"editor:{actor}",
-                params={"group": group, "template": HANDOFF_TEMPLATE, "text": HANDOFF_TEMPLATE},
-                at=self.store.now(),
+                params={"group": group, "group_label": shown, "template": HANDOFF_TEMPLATE,
+                        "text": HANDOFF_TEMPLATE},
+                at=at,
             )
+        return True
+
+    def post_reply(self, case_id: int, text: str, *, actor: str) -> None:
+        """Queue the public reply to the case's comment (the sender posts it, once)."""
+        text = _bounded(text, "回复", MAX_REPLY)
+        if not text:
+            raise CaseError("回复内容不能为空")
+        if pii.find_phones(text) or pii.find_ids(text):
+            raise CaseError("公开回复里不能有电话号码或身份证号")
+        with self.store.transaction() as db:
+            row = db.execute("select comment_id, account from cases where id = ?",
+                             [case_id]).fetchone()
+            if row is None:
+                raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
+            comment_id, account = row
+            taken = db.execute(
+                "select status from outbox where comment_id = ? and kind = 'reply' "
+                "and status in ('pending', 'inflight', 'sent')", [comment_id]).fetchone()
+            if taken is not None:
+                raise CaseError("这条留言已经有公开回复（已发送或正在发送），每条留言只回复一次")
+            at = self.store.now()
+            enqueue(db, key=f"case:{case_id}:reply:{at}", comment_id=comment_id, case_id=case_id,
+                    account=account, kind="reply", rule=f"editor:{actor}",
+                    params={"text": text, "template": text}, at=at)
+            add_event(db, case_id, at, actor, "reply", note=f"编辑发出公开回复：{text}")
 
     def events(self, case_id: int) -> list[dict[str, Any]]:
         self.get(case_id)
@@ -433,6 +599,7 @@ STATUS_LABELS = {
     "handed_off": "已转办",
     "resolved": "已办结",
     "false_positive": "误报",
+    "duplicate": "重复",
     "closed_no_response": "无回应关闭",
 }
 DEADLINE_LABELS = {
@@ -486,6 +653,8 @@ __all__ = [
     "DEADLINE_LABELS",
     "OPEN_STATUSES",
     "PRIORITIES",
+    "MAX_NOTE",
+    "OUTCOME_STATUSES",
     "STATUSES",
     "STATUS_LABELS",
     "TRANSITIONS",
@@ -496,4 +665,7 @@ __all__ = [
     "attach_comment",
     "enqueue",
     "open_case",
+    "parse_status",
+    "status_name",
+    "write_label",
 ]

@@ -28,4 +28,14 @@ def from_unix(ts: int | float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-__all__ = ["SHANGHAI", "Clock", "from_unix", "iso", "parse_iso", "utcnow"]
+def beijing(value: str | None, fmt: str = "%Y-%m-%d %H:%M:%S", empty: str = "") -> str:
+    """A stored UTC ISO time as Beijing time, for people (the desk, the terminal, exports)."""
+    if not value:
+        return empty
+    try:
+        return parse_iso(value).astimezone(SHANGHAI).strftime(fmt)
+    except ValueError:
+        return str(value)
+
+
+__all__ = ["SHANGHAI", "Clock", "beijing", "from_unix", "iso", "parse_iso", "utcnow"]

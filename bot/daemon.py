@@ -146,16 +146,33 @@ class Daemon:
         self.cases.check_deadlines(self.clock())
 
     def reload_rules(self) -> None:
-        before = self.rules.current.version
+        # the holder logs each reload (and each refusal) once; here only the metric and heartbeat
         if self.rules.check():
             self.metrics.rules_reloads.labels("ok").inc()
-            logger.info("rules reloaded: {} → {}", before, self.rules.current.version)
+            self.heartbeat(force=True)
         elif self.rules.last_error and getattr(self, "_reported_error", None) != self.rules.last_error:
             self._reported_error = self.rules.last_error
             self.metrics.rules_reloads.labels("refused").inc()
 
+    def heartbeat(self, force: bool = False) -> None:
+        """Write what is live (rules, model, when) for the stand-alone desk to read."""
+        from bot import heartbeat
+
+        now = self.clock()
+        last = getattr(self, "_heartbeat_at", None)
+        error = self.rules.last_error
+        if (not force and last is not None and error == getattr(self, "_heartbeat_error", None)
+                and (now - last).total_seconds() < heartbeat.EVERY_SECONDS):
+            return
+        self._heartbeat_at, self._heartbeat_error = now, error
+        heartbeat.publish(self.store, at=now, rules_version=self.rules.current.version,
+                          rules_error=error,
+                          model_version=str(getattr(self.model, "version", "") or ""),
+                          started_at=self.started_at)
+
     def tick(self) -> None:
         """One round of every job, in the foreground."""
+        self.heartbeat()
         self.reload_rules()
         self.poll()
         self.send()
@@ -171,10 +188,12 @@ class Daemon:
                 Job("poll", self.poll, c.tick_seconds),
                 Job("send", self.send, c.tick_seconds),
                 Job("rules", self.reload_rules, c.rules_reload_seconds),
+                Job("heartbeat", self.heartbeat, 5.0),
                 Job("deadlines", self.check_deadlines, c.deadline_check_seconds),
                 Job("discover", self.discover, c.discover_minutes * 60, jitter=5),
             ]
         )
+        self.heartbeat(force=True)
         self._scheduler.start()
         self.metrics.up.set(1)
         if c.http_enabled:

@@ -213,6 +213,12 @@ def m004_hot_path_indexes(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m006_case_events_by_comment(db: Database) -> None:
+    """The desk's stream shows which case a follow-up was attached to."""
+    db.table("case_events").create_index(["comment_id"], if_not_exists=True)
+
+
+@MIGRATIONS()
 def m009_case_reason(db: Database) -> None:
     """Why the bot opened a case, in words for editors (e.g. "安全网：产妇 + 住院 + 等着")."""
     if "reason" not in db.table("cases").columns_dict:

@@ -35,10 +35,40 @@ def plain_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
 
 
+def utf8_text(value: str, what: str) -> str:
+    """``value`` if it is real text; a plain error when the shell handed us bytes that are not
+    UTF-8 (Python keeps them as surrogates, which fail later, deep inside, with a traceback)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.BadParameter(f"{what} is not valid UTF-8 text; check the terminal's encoding "
+                                 "(LANG=C.UTF-8) or the file it came from") from None
+    return value
+
+
+def stdin_line(what: str) -> str:
+    """The first line of standard input as UTF-8 text, or a plain error."""
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return utf8_text(sys.stdin.readline().rstrip("\r\n"), what)
+    raw = stream.readline().rstrip(b"\r\n")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{what} on standard input is not UTF-8 text") from None
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 comment``, ``2 comments`` (English plurals for the few nouns the CLI counts)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def load(config_path: Path | None) -> Any:
     from bot.config import load_config
 
     return load_config(config_path)
 
 
-__all__ = ["config_option", "load", "plain_errors"]
+__all__ = ["config_option", "counted", "load", "plain_errors", "stdin_line", "utf8_text"]

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bot import pii
-from bot.cli._common import plain_errors
+from bot.cli._common import counted, plain_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = ROOT / "data" / "scenarios" / "demo.jsonl"
@@ -39,6 +39,12 @@ _BAND_COLOR = {"auto": "red", "review": "yellow", "below": "white"}
 def demo(scenario: Path, rules_path: Path, speed: float, workdir: Path | None,
          timeout: float) -> None:
     """Start the mock, replay the demo scenario and run the daemon against it."""
+    from connectors.mock.replay import ScenarioError, load_scenario
+
+    try:
+        load_scenario(scenario)  # a broken scenario is refused before anything starts
+    except ScenarioError as exc:
+        raise click.ClickException(f"scenario: {exc}") from None
     with plain_errors():
         if workdir is None:
             with tempfile.TemporaryDirectory(prefix="dianhua-demo-") as tmp:
@@ -75,7 +81,7 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
             http_enabled=False,
             log_file=work / "dianhua.jsonl",
         )
-        click.echo(f"mock platform on {mock.url}; replaying {len(events)} comments from "
+        click.echo(f"mock platform on {mock.url}; replaying {counted(len(events), 'comment')} from "
                    f"{scenario.name} at {speed:g}x; rules {rules.version}")
         click.echo(click.style(f"{'time':8} {'score':>5} {'band':6} {'rules':24} comment", bold=True))
         daemon = Daemon(config, on_outcome=_print_outcome)

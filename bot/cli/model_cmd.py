@@ -12,6 +12,7 @@ from typing import IO, Any
 import click
 
 from bot import pii
+from bot.cli._common import counted
 from bot.errors import DianhuaError
 
 _MODEL_HELP = "Model file (.skops, its card beside it). Default: the bundled model."
@@ -126,11 +127,18 @@ def eval_cmd(data_file: Path, model_path: Path | None, out_dir: Path | None,
     from classifiers.evaluate import evaluate, pr_curve_png, render, write_report
 
     with _plain_errors():
+        try:
+            baseline = KeywordBaseline.load(keywords)
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"--keywords {keywords}: not UTF-8 text (byte {exc.start}); "
+                                       "it should be one keyword a line") from None
+        except OSError as exc:
+            raise click.ClickException(f"--keywords {keywords}: cannot be read "
+                                       f"({exc.strerror or type(exc).__name__})") from None
         model = load_model(model_path)
         rows, problems = read_jsonl(data_file)
         if not rows:
             raise click.ClickException(f"{data_file}: no valid lines ({len(problems)} bad)")
-        baseline = KeywordBaseline.load(keywords)
         logger.info("evaluating {} comments from {}", len(rows), data_file)
         report = evaluate(model, rows, baseline=baseline, batch_size=batch_size)
         target = out_dir or Path("var") / "eval" / data_file.stem
@@ -168,7 +176,8 @@ def _record(ident: Any, pred: Any) -> dict[str, Any]:
 
 @click.command(name="classify")
 @click.argument("text", required=False)
-@click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--input", "input_path",
+              type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
               default=None, help="JSONL with `text` (and `id`) per line; `-` for stdin.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Where the JSONL results go (default: stdout).")
@@ -192,16 +201,24 @@ def classify(text: str | None, input_path: Path | None, output_path: Path | None
     _setup_logs(False, quiet=True)
     from classifiers import load_model
 
+    if output_path is not None and str(output_path) != "-" and not output_path.parent.is_dir():
+        raise click.BadParameter(f"{output_path}: the folder {output_path.parent} does not exist",
+                                 param_hint="--output")
     with _plain_errors():
         model = load_model(model_path)
     if text is not None:
         pred = model.predict(text)
         click.echo(json.dumps(_record(None, pred), ensure_ascii=False))
         return
-    out: IO[str] = (
-        output_path.open("w", encoding="utf-8")
-        if output_path is not None and str(output_path) != "-" else sys.stdout
-    )
+    try:
+        out: IO[str] = (
+            output_path.open("w", encoding="utf-8")
+            if output_path is not None and str(output_path) != "-" else sys.stdout
+        )
+    except OSError as exc:
+        raise click.BadParameter(f"{output_path}: cannot be written "
+                                 f"({exc.strerror or type(exc).__name__})",
+                                 param_hint="--output") from None
     n = bad = 0
     try:
         with _jsonl_in(input_path) as fh:
@@ -221,7 +238,8 @@ def classify(text: str | None, input_path: Path | None, output_path: Path | None
     finally:
         if out is not sys.stdout:
             out.close()
-    click.echo(f"classified {n - bad} comments" + (f", {bad} bad lines" if bad else ""),
+    click.echo(f"classified {counted(n - bad, 'comment')}"
+               + (f", {counted(bad, 'bad line')}" if bad else ""),
                err=True)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from bot import pii
+from bot.cli._common import counted
 from bot.errors import RulesError
 from bot.rules import RuleSet, load_rules
 from bot.rules.replay import (
@@ -21,6 +22,7 @@ from bot.rules.replay import (
     evaluate_file,
     outcome,
     prediction_for,
+    rate_limited,
     read_comments,
     summarize,
 )
@@ -107,12 +109,13 @@ def check(ctx: click.Context, file: str | None, no_examples: bool) -> None:
             click.echo(str(failure))
         if need_model and predictor.problem:
             click.echo(f"note: {predictor.problem}; examples without 'band:' cannot be scored", err=True)
-    summary = f"{len(rs.rules)} rules, {len(rs.groups)} groups, {len(rs.routes.entries)} routes"
+    summary = (f"{counted(len(rs.rules), 'rule')}, {counted(len(rs.groups), 'group')}, "
+               f"{counted(len(rs.routes.entries), 'route')}")
     if failures:
         failed = len({(f.line, f.field) for f in failures})
-        click.echo(f"{path}: {failed} of {len(rs.examples)} examples fail (version {rs.version}, {summary})", err=True)
+        click.echo(f"{path}: {failed} of {counted(len(rs.examples), 'example')} fail (version {rs.version}, {summary})", err=True)
         raise SystemExit(1)
-    ran = "examples not run" if no_examples else f"{len(rs.examples)} examples pass"
+    ran = "examples not run" if no_examples else f"{counted(len(rs.examples), 'example')} pass"
     click.echo(f"{path}: OK, version {rs.version}: {summary}; {ran}")
 
 
@@ -227,7 +230,17 @@ def test(ctx: click.Context, file: str | None, text: str | None, data: str | Non
     for comment, (cctx, decision) in zip(comments, results, strict=True):
         _print_decision(comment.number, comment.label, cctx, decision, rs)
     acted = sum(1 for _, d in results if d.actions)
-    click.echo(f"{len(results)} comments; {acted} would get actions (rules version {rs.version})")
+    held = sum(1 for _, d in results if rate_limited(d))
+    click.echo(f"{counted(len(results), 'comment')}; {acted} would get actions"
+               + (f"; {held} with a reply held back by article_rate_limit" if held else "")
+               + f" (rules version {rs.version})")
+
+
+def _span(delta: Any) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h" if seconds != 3600 else "hour"
+    return f"{seconds // 60}m"
 
 
 @rules.command()
@@ -263,8 +276,15 @@ def diff(ctx: click.Context, old: str, new: str, data: str, fail_on_change: bool
         if shadow_was != shadow_now:
             click.echo(f"    shadow: {'; '.join(shadow_was) or 'nothing'} → {'; '.join(shadow_now) or 'nothing'}")
         click.echo("")
-    click.echo(f"{changed} of {len(comments)} comments would be treated differently "
+    click.echo(f"{changed} of {counted(len(comments), 'comment')} would be treated differently "
                f"(old {old_rs.version}, new {new_rs.version})")
+    held_old = sum(1 for _, d in before if rate_limited(d))
+    held_new = sum(1 for _, d in after if rate_limited(d))
+    if held_old or held_new:
+        limit = new_rs.settings.article_rate_limit
+        rule = f" ({limit.count} per article per {_span(limit.per)})" if limit else ""
+        click.echo(f"replies held back by article_rate_limit{rule}: old {held_old}, new "
+                   f"{held_new} (counted per article and hour, from each comment's article and time)")
     if fail_on_change and changed:
         raise SystemExit(1)
 

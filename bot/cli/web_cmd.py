@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import config_option, load, plain_errors, stdin_line, utf8_text
+from bot.clock import beijing
 
 db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
                          help="SQLite file (default: from the configuration).")
@@ -68,8 +68,9 @@ def add(config_path: Path | None, db: Path | None, name: str, password_stdin: bo
     """Add editor NAME, or set a new password for them (this also lifts a lock-out)."""
     from bot.web.users import MIN_PASSWORD, UserError
 
+    name = utf8_text(name, "NAME")
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = stdin_line("the password")
     else:
         password = click.prompt(f"password for {name} (at least {MIN_PASSWORD} characters)",
                                 hide_input=True, confirmation_prompt="repeat the password")
@@ -93,10 +94,11 @@ def list_cmd(config_path: Path | None, db: Path | None) -> None:
     if not rows:
         click.echo("no users; add one with `dianhua users add NAME`")
     for row in rows:
-        state = f"locked until {row['locked_until'][:19]}" if row["locked_until"] else (
-            f"{row['failed_logins']} failed sign-in(s)" if row["failed_logins"] else "ok")
-        click.echo(f"{row['name']:<20} {row['source']:<9} {(row['created_at'] or '-')[:19]:<20} "
-                   f"{state}")
+        state = (f"locked until {beijing(row['locked_until'])} (Beijing time)"
+                 if row["locked_until"] else
+                 f"{row['failed_logins']} failed sign-in(s)" if row["failed_logins"] else "ok")
+        click.echo(f"{row['name']:<20} {row['source']:<9} "
+                   f"{beijing(row['created_at'], empty='-'):<20} {state}")
 
 
 @users.command("remove")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Collection, Iterator
 
 import yaml
@@ -115,6 +116,8 @@ class Checker:
         if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
             self.add(None, "", f"the file is too big (over {MAX_FILE_BYTES // 1000} kB)")
             return None
+        if self._full_width(text):
+            return None
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
@@ -131,6 +134,27 @@ class Checker:
                      "the file is empty; it needs at least 'groups', 'routes' and 'rules'")
             return None
         return root
+
+    def _full_width(self, text: str) -> bool:
+        """Report a full-width colon or space where YAML needs ':' or ' ' (a Chinese input
+        method types them); YAML itself would only say something confusing. True if found."""
+        found = False
+        for number, line in enumerate(text.splitlines()):
+            indent = len(line) - len(line.lstrip(" \t\u3000"))
+            if "\u3000" in line[:indent]:
+                self.add(yaml.Mark(self.filename, 0, number, line.index("\u3000"), "", 0), "",
+                         "全角空格 in the indentation — use ordinary spaces (a full-width space "
+                         "'\u3000' was typed)")
+                found = True
+                continue
+            m = _FULL_WIDTH_KEY.match(line)
+            if m:
+                column = m.start("sep")
+                what = ("全角冒号 '：'" if "：" in m.group("sep") else "全角空格 after ':'")
+                self.add(yaml.Mark(self.filename, 0, number, column, "", 0), m.group("key"),
+                         f"{what} — use ':' (an ordinary colon) followed by an ordinary space")
+                found = True
+        return found
 
     # -- shapes ------------------------------------------------------------------------------
     def mapping(
@@ -239,7 +263,10 @@ class Checker:
         if not self._scalar_ok(node, path, "a number"):
             return None
         if node.tag not in (_INT, _FLOAT):
-            self.add(node, path, f"must be a number, got {kind_of(node)}")
+            hint = ""
+            if node.tag == _STR and _looks_numeric(str(node.value)):
+                hint = f": remove the quotes (write {str(node.value).strip()}, not \"{node.value}\")"
+            self.add(node, path, f"must be a number, got {kind_of(node)}{hint}")
             return None
         try:
             value = float(str(node.value).replace("_", ""))
@@ -298,6 +325,20 @@ class Checker:
             return items if ok else None
         value = self.text(node, path, max_len=max_len)
         return None if value is None else [(node, value)]
+
+
+# A key at the start of a line (or after "- ") followed by a full-width colon, or by an ASCII
+# colon and a full-width space: what a Chinese input method makes of "key: value".
+_FULL_WIDTH_KEY = re.compile(r"^[ \t]*(?:-[ \t]+)?(?P<key>[A-Za-z_][\w-]*)[ \t]*"
+                             r"(?P<sep>：|:\u3000)")
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text.strip().replace("_", ""))
+    except ValueError:
+        return False
+    return bool(text.strip())
 
 
 def _num(value: float) -> str:

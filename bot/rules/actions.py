@@ -98,18 +98,27 @@ class _ThenCompiler:
 
     def reply(self, node: Node, path: str) -> dict[str, Any] | None:
         if isinstance(node, yaml.MappingNode):
-            keys = self.c.mapping(node, path, allowed=("text", "in_quiet_hours"), required=("text",))
+            keys = self.c.mapping(node, path, allowed=("text", "phone_given", "in_quiet_hours"),
+                                  required=("text",))
             if keys is None or "text" not in keys:
                 return None
             text = self._template(keys["text"][1], join(path, "text"), public=True)
+            phone_given = None
+            if "phone_given" in keys:
+                phone_given = self._template(keys["phone_given"][1], join(path, "phone_given"),
+                                             public=True)
+                if phone_given is None:
+                    return None
             in_quiet = None
             if "in_quiet_hours" in keys:
                 in_quiet = self.c.boolean(keys["in_quiet_hours"][1], join(path, "in_quiet_hours"))
                 if in_quiet is None:
                     return None
-            return None if text is None else {"template": text, "in_quiet_hours": in_quiet}
+            return None if text is None else {"template": text, "phone_given": phone_given,
+                                              "in_quiet_hours": in_quiet}
         text = self._template(node, path, public=True)
-        return None if text is None else {"template": text, "in_quiet_hours": None}
+        return None if text is None else {"template": text, "phone_given": None,
+                                          "in_quiet_hours": None}
 
     def open_case(self, node: Node, path: str) -> dict[str, Any] | None:
         keys = self.c.mapping(node, path, allowed=("priority", "queue", "route", "status"),

@@ -178,17 +178,22 @@ class _Evaluator:
         if spec.kind == "stop":
             return None
         if spec.kind == "reply":
-            text = pii.mask(render_template(p["template"], self._variables(rule, route)))
+            template = p["template"]
+            if p.get("phone_given") and self.facts.has_phone:
+                template = p["phone_given"]  # the number is already here: do not ask for it
+            text = pii.mask(render_template(template, self._variables(rule, route)))
             reasons = self._reply_guard(text, p.get("in_quiet_hours"))
             if reasons:
                 suppressed.extend(r for r in reasons if r not in suppressed)
                 return None
             if not rule.shadow:
                 self.run.live_reply = True
-            return Action("reply", rule.name, {"text": text, "template": p["template"]})
+            return Action("reply", rule.name, {"text": text, "template": template})
         if spec.kind == "open_case":
             group = self.rs.groups.get(route)
             p.update(route=route, route_label=group.label if group else route)
+            if p.get("status") == "awaiting_contact" and self.facts.has_phone:
+                p["status"] = "contact_received"  # a case never waits for a number it has
             return Action("open_case", rule.name, p)
         if spec.kind == "attach_case":
             return Action("attach_case", rule.name, {"status": p.get("status", ""), "case_id": self.ctx.writer.open_case_id})

@@ -9,6 +9,12 @@ A comments file is JSON Lines, one comment per line. Only ``text`` is required::
 Comments without ``band`` are scored by the classifier. A small in-memory stand-in for the
 store remembers, per writer, the cases the rules opened and the replies they sent, so a later
 comment from the same ``openid`` sees its open case (as in the daemon).
+
+Each comment is replayed on its own article and at its own time, as the daemon would see it:
+the article is ``msg_data_id`` (or ``article_id``/``article``) plus ``index``/``idx``, the time
+``created_at`` (ISO 8601) or ``create_time`` (unix seconds). Comments are replayed in time
+order. A comment without an article counts as the only comment on its article, so the
+per-article rate limit only holds back replies among comments known to share an article.
 """
 
 from __future__ import annotations
@@ -114,13 +120,12 @@ class Replay:
 
     def context(self, comment: Comment, prediction: Prediction) -> CommentContext:
         rec = comment.record
-        created = _when(rec.get("created_at"), comment.number)
+        created = created_at(comment)
         openid = rec.get("openid")
         openid = str(openid) if openid else None
         state = self._writers.get(openid or "", _WriterState()) if openid else _WriterState()
         account = str(rec.get("account") or "replay")
-        msg = str(rec.get("msg_data_id") or "replay")
-        index = int(rec.get("index") or 0) if str(rec.get("index") or "0").isdigit() else 0
+        msg, index = _article(comment)
         return CommentContext(
             comment_id=f"{account}:{msg}:{index}:{comment.number}", account=account,
             msg_data_id=msg, index=index, user_comment_id=comment.number, text=comment.text,
@@ -141,6 +146,26 @@ class Replay:
             if action.kind == "reply":
                 state.last_reply_at = ctx.now
                 self._replies.setdefault((ctx.account, ctx.msg_data_id, ctx.index), []).append(ctx.now)
+
+
+def _article(comment: Comment) -> tuple[str, int]:
+    """(msg_data_id, index) of the comment's article; its own article when the file has none."""
+    rec = comment.record
+    msg = rec.get("msg_data_id") or rec.get("article_id") or rec.get("article")
+    raw_index = rec.get("index", rec.get("idx", 0))
+    index = int(raw_index) if str(raw_index).isdigit() else 0
+    if msg is None or str(msg) == "":
+        return f"(line {comment.number})", 0
+    return str(msg), index
+
+
+def created_at(comment: Comment) -> datetime:
+    """When the comment was written: ``created_at``, ``create_time``, or its line's order."""
+    rec = comment.record
+    value = rec.get("created_at")
+    if value is None or value == "":
+        value = rec.get("create_time")
+    return _when(value, comment.number)
 
 
 def _when(value: Any, number: int) -> datetime:
@@ -180,18 +205,27 @@ def outcome(decision: Decision) -> tuple[str, ...]:
     return tuple(lines) or ("nothing",)
 
 
+def rate_limited(decision: Decision) -> bool:
+    """Whether a live rule's reply was held back by the per-article rate limit."""
+    return any("rate_limit" in t.suppressed for t in decision.trace if not t.shadow)
+
+
 def evaluate_file(
     rs: RuleSet, comments: list[Comment], predictions: list[Prediction]
 ) -> list[tuple[CommentContext, Decision]]:
-    """Replay ``comments`` in order through ``rs``; one (context, decision) per comment."""
+    """Replay ``comments`` through ``rs`` in time order (file order for equal times), each on
+    its own article; one (context, decision) per comment, in file order."""
+    if len(predictions) != len(comments):
+        raise ValueError("one prediction per comment")
     replay = Replay()
-    out: list[tuple[CommentContext, Decision]] = []
-    for comment, pred in zip(comments, predictions, strict=True):
-        ctx = replay.context(comment, pred)
+    order = sorted(range(len(comments)), key=lambda i: (created_at(comments[i]), i))
+    results: dict[int, tuple[CommentContext, Decision]] = {}
+    for i in order:
+        ctx = replay.context(comments[i], predictions[i])
         decision = rs.evaluate(ctx, replay)
         replay.record(ctx, decision)
-        out.append((ctx, decision))
-    return out
+        results[i] = (ctx, decision)
+    return [results[i] for i in range(len(comments))]
 
 
 __all__ = [
@@ -199,8 +233,10 @@ __all__ = [
     "Comment",
     "Replay",
     "evaluate_file",
+    "created_at",
     "outcome",
     "prediction_for",
+    "rate_limited",
     "read_comments",
     "summarize",
 ]

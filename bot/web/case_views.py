@@ -8,23 +8,28 @@ from loguru import logger
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bot.cases import CLOSED_STATUSES, TRANSITIONS, CaseError
-from bot.clock import iso
+from bot import pii
+from bot.cases import CLOSED_STATUSES, MAX_NOTE, MAX_REPLY, TRANSITIONS, CaseError
+from bot.clock import SHANGHAI
+from bot.rules.templates import render_template
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
 from bot.web.desk import Desk
-from bot.web.marks import write_label
 
-MAX_TEXT = 2000
-ACTIONS = ("contacted", "handoff", "resolve", "false_positive", "note", "assign_me", "reopen")
+MAX_TEXT = MAX_NOTE
+ACTIONS = ("contacted", "handoff", "resolve", "false_positive", "duplicate", "note", "assign_me",
+           "reopen", "reply", "raise_p1")
 
 
 def _text(form: Any, field: str) -> str:
-    return str(form.get(field) or "").strip()[:MAX_TEXT]
+    return str(form.get(field) or "").strip()
 
 
 def apply_action(desk: Desk, case_id: int, action: str, form: Any, editor: str) -> str:
-    """Do one editor action on a case. Returns a message; raises CaseError when not possible."""
+    """Do one editor action on a case through the case book (the same rules as `dianhua cases`).
+
+    Returns a message; raises CaseError (in Chinese) when the move is refused.
+    """
     book = desk.cases
     note = _text(form, "note")
     if action == "contacted":
@@ -34,24 +39,22 @@ def apply_action(desk: Desk, case_id: int, action: str, form: Any, editor: str) 
         group = _text(form, "group_other") or _text(form, "group")
         if not group:
             raise CaseError("请选择或填写要转交的部门")
-        book.hand_off(case_id, group[:64], actor=editor, note=note)
-        return f"已转交：{group[:64]}"
+        label = dict(desk.groups()).get(group, group)
+        book.set_status(case_id, "handed_off", actor=editor, note=note, group=group,
+                        group_label=label)
+        return f"已转交：{label}，已通知该群"
     if action == "resolve":
-        outcome = _text(form, "outcome")
-        if not outcome:
-            raise CaseError("办结时请填写处理结果")
-        book.set_status(case_id, "resolved", actor=editor, note=f"办结：{outcome}",
-                        outcome=outcome)
+        book.set_status(case_id, "resolved", actor=editor, outcome=_text(form, "outcome"))
         return "案件已办结"
     if action == "false_positive":
         book.set_status(case_id, "false_positive", actor=editor, note=note or "编辑判定为误报")
-        case = book.get(case_id)
-        with desk.store.transaction() as db:
-            write_label(db, case["comment_id"], urgent=False, editor=editor, at=iso(desk.now()))
-        return "已记为误报"
+        return "已记为误报（标注为不紧急）"
+    if action == "duplicate":
+        of = _text(form, "of").lstrip("#")
+        outcome = f"与案件 #{of} 重复" if of.isdigit() else "重复案件"
+        book.set_status(case_id, "duplicate", actor=editor, note=note, outcome=outcome)
+        return "已记为重复（不影响“紧急”标注）"
     if action == "note":
-        if not note:
-            raise CaseError("备注不能为空")
         book.note(case_id, note, actor=editor)
         return "备注已添加"
     if action == "assign_me":
@@ -60,7 +63,44 @@ def apply_action(desk: Desk, case_id: int, action: str, form: Any, editor: str) 
     if action == "reopen":
         book.set_status(case_id, "review", actor=editor, note=note or "编辑重新打开")
         return "案件已重新打开"
+    if action == "reply":
+        book.post_reply(case_id, _text(form, "reply"), actor=editor)
+        return "公开回复已排队发送"
+    if action == "raise_p1":
+        if not book.set_priority(case_id, "P1", actor=editor, note=note):
+            return "已经是 P1"
+        return "已升为 P1"
     raise CaseError(f"未知操作：{action}")
+
+
+def default_reply(desk: Desk, detail: dict[str, Any]) -> str:
+    """The text the reply box starts with: a held-back reply's text, or the rule's, or 电话发我."""
+    for r in detail["replies"]:
+        if r.get("text"):
+            return str(r["text"])
+    current = desk.rules_set()
+    classification = detail.get("classification") or {}
+    matched = classification.get("matched") or []
+    case, article = detail["case"], detail.get("article") or {}
+    variables = {  # the public variables a reply template may use
+        "category": str(classification.get("category") or ""),
+        "route_label": dict(desk.groups()).get(case.get("route") or "", case.get("route") or ""),
+        "article_title": pii.mask(str(article.get("title") or "")),
+        "time": desk.now().astimezone(SHANGHAI).strftime("%H:%M"),
+    }
+    for rule in getattr(current, "rules", ()) or ():
+        if getattr(rule, "name", None) in matched:
+            for spec in getattr(rule, "actions", ()):
+                if getattr(spec, "kind", "") == "reply":
+                    template = spec.params.get("template") or ""
+                    if spec.params.get("phone_given") and pii.has_phone(
+                            str(detail["comment"].get("content") or "")):
+                        template = spec.params["phone_given"]
+                    return render_template(str(template), variables)
+    return DEFAULT_REPLY
+
+
+DEFAULT_REPLY = "电话发我"
 
 
 def routes(desk: Desk) -> dict[str, Handler]:
@@ -77,11 +117,14 @@ def routes(desk: Desk) -> dict[str, Handler]:
         status = detail["case"]["status"]
         allowed = TRANSITIONS.get(status, ())
         due = detail["due"]
+        replied = any(r["status"] in ("pending", "inflight", "sent") for r in detail["replies"])
         return desk.render(
             request, "case.html", title=f"案件 #{case_id}", **detail,
             allowed=allowed, closed=status in CLOSED_STATUSES, groups=desk.groups(),
             labels=dict(desk.groups()),
             seconds_left=(due[2] if due else None),
+            can_reply=not replied, reply_text=default_reply(desk, detail),
+            max_note=MAX_NOTE, max_reply=MAX_REPLY,
         )
 
     @guard

@@ -15,9 +15,11 @@ from typing import Any, Protocol
 from loguru import logger
 
 from bot.cases import CaseBook
-from bot.clock import Clock, utcnow
+from bot.clock import Clock, iso, utcnow
 from bot.config import Config
 from bot.errors import DianhuaError
+from bot.heartbeat import Heartbeat
+from bot.heartbeat import read as read_heartbeat
 from bot.store import Store
 
 
@@ -88,9 +90,28 @@ class StandaloneHost:
                            "configuration only", self.config.rules)
         self.model = _model_card(self.config)
 
+    def daemon_heartbeat(self) -> Heartbeat | None:
+        """The daemon's last heartbeat in the database (this process cannot ask the daemon)."""
+        try:
+            return read_heartbeat(self.store)
+        except DianhuaError:
+            return None
+
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "rules_version": _rules_version(self.rules),
-                "rules_error": self.rules_error or getattr(self.rules, "last_error", None)}
+        """The desk's own health, and what the database says about the daemon (never "ok")."""
+        beat = self.daemon_heartbeat()
+        now = self.clock()
+        daemon: dict[str, Any] = {"last_heartbeat_at": None, "heartbeat_age_seconds": None,
+                                  "rules_version": None, "model_version": None}
+        if beat is not None:
+            daemon = {"last_heartbeat_at": iso(beat.at),
+                      "heartbeat_age_seconds": round(beat.age(now), 1),
+                      "heartbeat_stale": beat.stale(now),
+                      "rules_version": beat.rules_version, "rules_error": beat.rules_error,
+                      "model_version": beat.model_version}
+        return {"status": "ok", "component": "desk", "daemon": daemon,
+                "desk_rules_version": _rules_version(self.rules),
+                "desk_rules_error": self.rules_error or getattr(self.rules, "last_error", None)}
 
 
 def _rules_version(rules: Any) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlite_utils import Database
-
-from bot.cases import OPEN_STATUSES, CaseBook, CaseError, open_case
+from bot.cases import OPEN_STATUSES, CaseBook, CaseError, attach_comment, open_case, write_label
 from bot.clock import iso
 from bot.store import Store
 
@@ -19,25 +18,25 @@ class Marked:
     message: str
 
 
-def write_label(db: Database, comment_id: str, *, urgent: bool, editor: str, at: str) -> None:
-    """Upsert the editor's label for ``comment_id`` (inside the caller's transaction)."""
-    row = db.execute("select category from classifications where comment_id = ?",
-                     [comment_id]).fetchone()
-    db.table("labels").upsert(
-        {"comment_id": comment_id, "urgent": 1 if urgent else 0,
-         "category": (row[0] if row else "") or "", "editor": editor, "at": at},
-        pk="comment_id",
-    )
-
-
 def mark_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
-    """Open a P2 case in review for a comment the classifier missed, and label it urgent."""
+    """Label a comment urgent; open a P2 case in review for it, unless its writer has an open
+    case already: then the comment is attached to that case (one writer, one case)."""
     comment = store.comment(comment_id)
     if comment is None:
         raise CaseError("找不到这条留言")
     at = iso(store.clock())
     with store.transaction() as db:
         existed = db.execute("select id from cases where comment_id = ?", [comment_id]).fetchone()
+        writer_case = None if existed else _writer_open_case(db, comment)
+        if writer_case is not None:
+            attached = db.execute(
+                "select 1 from case_events where case_id = ? and kind = 'attach' "
+                "and comment_id = ?", [writer_case, comment_id]).fetchone()
+            if attached is None:
+                attach_comment(db, writer_case, comment, at=at, actor=editor)
+            write_label(db, comment_id, urgent=True, editor=editor, at=at)
+            return Marked(comment_id, True, writer_case,
+                          f"已标记为紧急；留言人已有案件 #{writer_case}，这条留言已并入该案件")
         case_id = open_case(db, comment, at=at, priority="P2", status="review", actor=editor,
                             note="编辑标记为紧急")
         write_label(db, comment_id, urgent=True, editor=editor, at=at)
@@ -48,6 +47,18 @@ def mark_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) 
             return Marked(comment_id, True, case_id, f"已重新打开案件 #{case_id}")
         return Marked(comment_id, True, case_id, f"已标记为紧急（案件 #{case_id} 已存在）")
     return Marked(comment_id, True, case_id, f"已标记为紧急，并开立案件 #{case_id}")
+
+
+def _writer_open_case(db: Any, comment: dict[str, Any]) -> int | None:
+    """The open case of the comment's writer on the same account (the newest), if any."""
+    if not comment.get("openid"):
+        return None
+    row = db.execute(
+        "select id from cases where account = ? and openid = ? and status in ({}) "
+        "order by id desc limit 1".format(",".join("?" * len(OPEN_STATUSES))),
+        [comment["account"], comment["openid"], *OPEN_STATUSES],
+    ).fetchone()
+    return int(row[0]) if row else None
 
 
 def mark_not_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
@@ -64,4 +75,20 @@ def mark_not_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: s
     return Marked(comment_id, False, None, "已标记为不紧急")
 
 
-__all__ = ["Marked", "mark_not_urgent", "mark_urgent", "write_label"]
+def mark_duplicate(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
+    """Close the comment's open case as a duplicate of its writer's other case: no label (the
+    comment was urgent; a "not urgent" label would teach the model the wrong thing)."""
+    rows = store.query("select id, status, account, openid from cases where comment_id = ?",
+                       [comment_id])
+    if not rows or rows[0]["status"] not in OPEN_STATUSES:
+        raise CaseError("这条留言没有未结案件，不需要标为重复")
+    case_id = int(rows[0]["id"])
+    other = store.query(
+        "select id from cases where account = ? and openid = ? and id != ? and openid != '' "
+        "order by id limit 1", [rows[0]["account"], rows[0]["openid"], case_id])
+    outcome = f"与案件 #{other[0]['id']} 重复" if other else "重复案件"
+    cases.set_status(case_id, "duplicate", actor=editor, outcome=outcome)
+    return Marked(comment_id, True, case_id, f"案件 #{case_id} 已记为重复（{outcome}），未改动标注")
+
+
+__all__ = ["Marked", "mark_duplicate", "mark_not_urgent", "mark_urgent", "write_label"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -12,18 +11,68 @@ from bot.clock import iso
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
 from bot.web.desk import NO_STORE, Desk
+from bot.web.render import local_time
 
 
-def _card_rows(card: dict[str, Any]) -> list[tuple[str, str]]:
-    """A model card flattened to (key, value) rows; nested values as compact JSON."""
-    rows = []
+def _card_rows(card: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Every field of a model card as (dotted key, plain value) rows: a table, never JSON."""
+    rows: list[tuple[str, str]] = []
     for key, value in card.items():
-        if isinstance(value, dict | list):
-            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-            rows.append((str(key), text if len(text) <= 400 else text[:400] + " …"))
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_card_rows(value, name + "."))
+        elif isinstance(value, list):
+            if all(not isinstance(v, dict | list) for v in value):
+                rows.append((name, "、".join(str(v) for v in value) or "—"))
+            else:
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        rows.extend(_card_rows(item, f"{name}[{i}]."))
+                    else:
+                        rows.append((f"{name}[{i}]", "、".join(map(str, item))
+                                     if isinstance(item, list) else str(item)))
         else:
-            rows.append((str(key), str(value)))
+            rows.append((name, _plain(value)))
     return rows
+
+
+def _plain(value: Any) -> str:
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+# The rows an editor reads first: (label, dotted key in the card).
+_CARD_SUMMARY = (
+    ("版本", "version"),
+    ("训练时间（北京时间）", "created_at"),
+    ("训练集 条数 / 其中紧急", ("counts.train.n", "counts.train.urgent")),
+    ("阈值：待审核 / 自动回复", ("thresholds.review", "thresholds.auto")),
+    ("测试集 待审核档 查全率 / 查准率", ("metrics.test.review.recall", "metrics.test.review.precision")),
+    ("测试集 自动档 查准率 / 查全率", ("metrics.test.auto.precision", "metrics.test.auto.recall")),
+    ("测试集 漏报（待审核档）", "metrics.test.review.fn"),
+    ("达到目标（测试集）", ("targets_met_on_test.review", "targets_met_on_test.auto")),
+    ("scikit-learn 版本", "libraries.sklearn"),
+)
+
+
+def card_summary(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """The model card's key numbers with Chinese labels (rows whose fields are missing are left out)."""
+    flat = dict(_card_rows(card))
+    out = []
+    for label, keys in _CARD_SUMMARY:
+        names = (keys,) if isinstance(keys, str) else keys
+        values = [flat.get(k) for k in names]
+        if any(v is None for v in values):
+            continue
+        if names == ("created_at",):
+            values = [local_time(values[0], "%Y-%m-%d %H:%M")]
+        out.append((label, " / ".join(str(v) for v in values)))
+    return out
 
 
 def routes(desk: Desk) -> dict[str, Handler]:
@@ -73,11 +122,24 @@ def routes(desk: Desk) -> dict[str, Handler]:
             "error": getattr(rules, "last_error", None)
             or getattr(desk.host, "rules_error", None) or health.get("rules_error"),
         }
+        model_version = str(getattr(model, "version", "") or "")
+        daemon = None
+        read_beat = getattr(desk.host, "daemon_heartbeat", None)
+        if callable(read_beat):  # the stand-alone desk: show what the daemon wrote, not our copy
+            beat = read_beat()
+            daemon = {"beat": beat, "age": beat.age(now) if beat else None,
+                      "stale": beat.stale(now) if beat else True,
+                      "card_version": model_version}
+            rules_info["version"] = beat.rules_version if beat else ""
+            rules_info["error"] = beat.rules_error if beat else None
+            model_version = beat.model_version if beat else ""
         return desk.render(
             request, "status.html", title="运行状态",
             rules=rules_info,
-            model_version=str(getattr(model, "version", "") or ""),
+            daemon=daemon,
+            model_version=model_version,
             card=_card_rows(card) if isinstance(card, dict) else [],
+            card_summary=card_summary(card) if isinstance(card, dict) else [],
             polling=queries.polling(desk.store, now, lag if isinstance(lag, dict) else None),
             counts=queries.today_counts(desk.store, desk.cases, now),
             health=health,

@@ -150,7 +150,9 @@ def stream(
         "select m.id, m.account, m.openid, m.content, m.create_time, m.received_at, m.state, "
         "a.title as article_title, cl.score, cl.band, cl.category, "
         "c.id as case_id, c.status as case_status, c.priority as case_priority, "
-        "l.urgent as label_urgent, l.editor as label_editor "
+        "l.urgent as label_urgent, l.editor as label_editor, "
+        "(select e.case_id from case_events e where e.comment_id = m.id and e.kind = 'attach' "
+        "order by e.id desc limit 1) as attached_case_id "
         "from comments m left join articles a on a.id = m.article_id "
         "left join classifications cl on cl.comment_id = m.id "
         "left join cases c on c.comment_id = m.id "
@@ -159,8 +161,21 @@ def stream(
         "m.user_comment_id desc limit ?"
     )
     rows = store.query(sql, [*params, limit])
+    attached = {int(r["attached_case_id"]) for r in rows if r.get("attached_case_id")}
+    status_of = {}
+    if attached:
+        marks = ",".join("?" * len(attached))
+        status_of = {r["id"]: r["status"] for r in store.query(
+            f"select id, status from cases where id in ({marks})", sorted(attached))}
     for row in rows:
         row["text"] = pii.mask(row.get("content") or "")
+        if not row.get("case_id") and row.get("attached_case_id"):
+            # a follow-up attached to its writer's case: show that case, not "—"
+            row["case_id"] = row["attached_case_id"]
+            row["case_status"] = status_of.get(row["attached_case_id"], "")
+            row["attached"] = True
+        else:
+            row["attached"] = False
         row["case_open"] = row.get("case_status") in OPEN_STATUSES
     return rows
 

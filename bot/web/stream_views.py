@@ -12,7 +12,7 @@ from bot.cases import CaseError
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
 from bot.web.desk import Desk
-from bot.web.marks import mark_not_urgent, mark_urgent
+from bot.web.marks import mark_duplicate, mark_not_urgent, mark_urgent
 
 BAND_CHOICES = (("", "全部"), ("auto", "紧急（自动）"), ("review", "待审核"), ("below", "普通"),
                 ("none", "未分类"))
@@ -42,21 +42,24 @@ def routes(desk: Desk) -> dict[str, Handler]:
     async def label(request: Request) -> Response:
         form = await request.form()
         comment_id = str(form.get("comment_id") or "")
-        urgent = str(form.get("urgent") or "") == "1"
+        mark = str(form.get("urgent") or "")
+        urgent = mark == "1"
         editor = str(request.state.user)
         f = _filters({k: str(form.get(k) or "") for k in ("band", "category", "q")})
         back = "/stream" + ("?" + urlencode({k: v for k, v in f.items() if v}) if any(
             f.values()) else "")
         try:
-            if urgent:
+            if mark == "dup":
+                result = mark_duplicate(desk.store, desk.cases, comment_id, editor=editor)
+            elif urgent:
                 result = mark_urgent(desk.store, desk.cases, comment_id, editor=editor)
             else:
                 result = mark_not_urgent(desk.store, desk.cases, comment_id, editor=editor)
         except CaseError as exc:
             desk.flash(request, "error", str(exc))
         else:
-            logger.info("desk: {} labelled a comment {}", editor,
-                        "urgent" if urgent else "not urgent")
+            logger.info("desk: {} marked a comment {}", editor,
+                        "duplicate" if mark == "dup" else "urgent" if urgent else "not urgent")
             desk.flash(request, "ok", result.message)
         return RedirectResponse(back, status_code=303)
 

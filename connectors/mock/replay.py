@@ -70,8 +70,11 @@ def load_scenario(path: str | Path) -> list[ScenarioEvent]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ScenarioError(f"{p}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{p}: cannot read ({type(exc).__name__})") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p}: not UTF-8 text (byte {exc.start}); a scenario is JSON Lines "
+                            "in UTF-8 (see docs/mock.md)") from exc
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read ({exc.strerror or type(exc).__name__})") from exc
     return parse_scenario(text.splitlines(), str(p))
 
 

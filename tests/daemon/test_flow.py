@@ -189,9 +189,9 @@ def test_editor_lifecycle_and_forbidden_transitions(world: World) -> None:
     world.book.set_status(cid, "contact_received", actor="小王")
     world.book.hand_off(cid, "duty", actor="小王")
     world.book.set_status(cid, "resolved", actor="小李", outcome="已入院")
-    with pytest.raises(CaseError, match="can move to"):
-        world.book.set_status(cid, "handed_off", actor="小李")
-    with pytest.raises(CaseError, match="does not exist"):
+    with pytest.raises(CaseError, match="不能改为"):
+        world.book.set_status(cid, "handed_off", actor="小李", group="duty")
+    with pytest.raises(CaseError, match="不存在"):
         world.book.note(999, "x", actor="a")
     events = world.book.events(cid)
     assert [e["kind"] for e in events][:3] == ["opened", "reply", "notify"] or events
@@ -208,7 +208,8 @@ def test_store_reopens_and_migrations_are_idempotent(tmp_path: Any, clock: FakeC
     applied = s2.query("select name from _sqlite_migrations")
     names = [r["name"] for r in applied]
     assert names[:4] == ["m001_initial", "m002_users", "m003_full_scans", "m004_hot_path_indexes"]
-    assert "m009_case_reason" in names and len(names) == len(set(names))
+    assert "m006_case_events_by_comment" in names and "m009_case_reason" in names
+    assert len(names) == len(set(names))
 
 
 def test_a_comment_that_cannot_be_processed_goes_to_an_editor(world: World) -> None:
@@ -246,3 +247,27 @@ def test_polls_read_one_page_back_and_rescan_the_whole_list_every_30_minutes(wor
     world.clock.advance(31 * 60)
     world.poller.poll_due()
     assert world.store.comment("main:100:0:999") is not None
+
+
+def test_first_urgent_comment_with_a_number_is_told_it_was_received(world: World) -> None:
+    """Issue 12 #11: with the shipped rules.yaml, no "电话发我" to someone who left a number."""
+    from pathlib import Path
+
+    from bot.rules import load_rules
+
+    shipped = load_rules(Path(__file__).resolve().parents[2] / "rules.yaml")
+    world.rules = shipped  # type: ignore[assignment]
+    world.sender.replies_enabled = lambda: True
+    world.wechat.add("100", 0, "o_a", f"我妈突发胸痛很急，电话 {PHONE}，求救")
+    world.wechat.add("100", 0, "o_b", "孩子高烧抽搐，很急，医院不收")
+    world.cycle()
+    replies = {r[2]: r[3] for r in world.wechat.replies}
+    assert sorted(replies.values()) == ["已收到您留的电话，我们会尽快联系您。", "电话发我"]
+    by_writer = {c["openid"]: c for c in world.book.list_cases()}
+    with_number, without = by_writer["o_a"], by_writer["o_b"]
+    assert with_number["status"] == "contact_received" and with_number["contact_at"]
+    assert with_number["contact_phone"] == PHONE
+    assert without["status"] == "awaiting_contact" and not without["contact_at"]
+    # the group is told the number, not "waiting for a number"
+    sent = " ".join(world.groups["duty"].messages)
+    assert PHONE in sent and "（尚未留电话）" in sent

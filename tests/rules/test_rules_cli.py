@@ -83,7 +83,9 @@ def test_test_text_shows_conditions_actions_and_masks(tmp_path: Path) -> None:
     assert "13800000000" not in out and "138****0000" in out
     assert "band auto" in out and "rule urgent_auto: MATCH" in out
     assert "yes  band: auto" in out and "no   has_open_case: true" in out
-    assert "reply: 电话发我" in out and "open_case P1 urgent → pku_sz" in out
+    # the comment holds a number: the reply says it was received, the case starts with it
+    assert "reply: 已收到您留的电话" in out and "电话发我" not in out
+    assert "open_case P1 urgent → pku_sz (contact_received)" in out
     assert "not reached" in out
 
 
@@ -133,7 +135,7 @@ def test_test_reports_bad_data_lines(tmp_path: Path) -> None:
 def test_diff_shows_what_an_edit_changes(tmp_path: Path) -> None:
     old = REPO / "rules.yaml"
     new = tmp_path / "new.yaml"
-    new.write_text(old.read_text(encoding="utf-8").replace('- reply: "电话发我"', '- reply: "请把电话发我"')
+    new.write_text(old.read_text(encoding="utf-8").replace('text: "电话发我"', 'text: "请把电话发我"')
                    .replace("      band: review\n", "      band: review\n      min_score: 0.8\n"), encoding="utf-8")
     data = _jsonl(tmp_path, [
         {"id": "a", "text": "很急", "band": "auto"},
@@ -156,3 +158,41 @@ def test_diff_shows_what_an_edit_changes(tmp_path: Path) -> None:
 def test_registered_on_the_main_command() -> None:
     result = CliRunner().invoke(main, ["rules", "--help"])
     assert result.exit_code == 0 and "check" in result.output and "diff" in result.output
+
+
+def _changed_reply(tmp_path: Path) -> tuple[Path, Path]:
+    old = REPO / "rules.yaml"
+    new = tmp_path / "new.yaml"
+    new.write_text(old.read_text(encoding="utf-8").replace('text: "电话发我"', 'text: "请把电话发我"'),
+                   encoding="utf-8")
+    return old, new
+
+
+def test_diff_replays_each_comment_on_its_own_article_and_time(tmp_path: Path) -> None:
+    """Issue 12 #13: no shared article and no shared hour unless the file says so."""
+    old, new = _changed_reply(tmp_path)
+    # 60 urgent comments with no article or time: each is alone on its article
+    loose = _jsonl(tmp_path, [{"id": f"c{i}", "text": "孩子高烧很急", "band": "auto"} for i in range(60)])
+    out = run(["diff", str(old), str(new), "--data", str(loose)]).output
+    assert "60 of 60 comments would be treated differently" in out, out
+    assert "held back by article_rate_limit" not in out
+
+
+def test_diff_applies_the_rate_limit_per_article_per_hour_and_reports_it(tmp_path: Path) -> None:
+    old, new = _changed_reply(tmp_path)
+    rows: list[dict[str, object]] = []
+    for i in range(40):  # 40 on one article within ten minutes: 30 replies, 10 held back
+        rows.append({"id": f"a{i}", "text": "很急", "band": "auto", "msg_data_id": "2247480001",
+                     "created_at": f"2022-01-08T10:{i // 4:02d}:{(i % 4) * 10:02d}+08:00"})
+    for i in range(40):  # 40 on another article, one every 10 minutes: never more than 6 an hour
+        rows.append({"id": f"b{i}", "text": "很急", "band": "auto", "msg_data_id": "2247480002",
+                     "create_time": 1641607200 + i * 600})
+    out = run(["diff", str(old), str(new), "--data", str(_jsonl(tmp_path, rows))]).output
+    assert "70 of 80 comments would be treated differently" in out, out
+    assert "replies held back by article_rate_limit (30 per article per hour): old 10, new 10" in out
+    assert "[b39]" in out and "[a39]" not in out
+
+
+def test_test_counts_one_comment_in_the_singular() -> None:
+    out = run(["test", str(REPO / "rules.yaml"), "--text", "谢谢", "--band", "below"]).output
+    assert "1 comment;" in out and "1 comments" not in out

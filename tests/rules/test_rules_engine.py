@@ -34,8 +34,9 @@ def test_urgent_flow_actions_and_params(history: FakeHistory) -> None:
     assert kinds(d) == ["reply", "open_case", "notify", "tag"]
     reply, case, notify, tag = d.actions
     assert reply.params["text"] == "电话发我" and reply.rule == "urgent"
+    # the comment holds a number: the case starts at contact_received (issue 12 #11)
     assert dict(case.params) == {"priority": "P1", "queue": "urgent", "route": "pku_sz",
-                                 "status": "awaiting_contact", "route_label": "北大深圳医院"}
+                                 "status": "contact_received", "route_label": "北大深圳医院"}
     assert notify.params["group"] == "pku_sz"
     assert notify.params["text"] == "【P1】北大深圳医院 请处理：我在北大深圳医院，很急，电话138****0000（电话 138****0000）"
     assert notify.params["template"].startswith("【{priority}】")

@@ -105,3 +105,28 @@ def test_render_template_basics() -> None:
     assert render_template("{{literal}} {missing}", {}) == "{literal} "
     assert render_template("{article_title}", {"article_title": "长" * 50}) == "长" * 29 + "…"
     assert render_template("{ broken", {}) == "{ broken"
+
+
+@pytest.mark.parametrize(("line", "expect"), [
+    ("      min_score：0.8", "min_score: 全角冒号 '：' — use ':'"),
+    ("      min_score:\u30000.8", "min_score: 全角空格 after ':' — use ':'"),
+    ("\u3000\u3000\u3000min_score: 0.8", "全角空格 in the indentation — use ordinary spaces"),
+])
+def test_full_width_colon_or_space_gets_its_own_message(line: str, expect: str) -> None:
+    """Issue 12: a Chinese input method's '：' or '　' is named, not 'a ':' in a value'."""
+    text = HEADER + f"rules:\n  - name: r\n    when:\n{line}\n    then: [feature]\n"
+    found = problems(text)
+    number = text.splitlines().index(line) + 1
+    assert len(found) == 1 and found[0].line == number and expect in str(found[0]), found
+
+
+def test_a_quoted_number_says_remove_the_quotes() -> None:
+    text = HEADER + 'rules:\n  - name: r\n    when:\n      min_score: "0.8"\n    then: [feature]\n'
+    (p,) = problems(text)
+    assert "must be a number" in str(p) and 'remove the quotes (write 0.8, not "0.8")' in str(p)
+
+
+def test_full_width_colons_inside_texts_are_fine() -> None:
+    text = HEADER + ('rules:\n  - name: r  # 注意：这是注释\n    when:\n      keywords: ["说明：核酸"]\n'
+                     '    then:\n      - reply: "提示：请留电话"\n')
+    assert load_rules_text(text).rules[0].name == "r"

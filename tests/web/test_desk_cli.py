@@ -62,7 +62,11 @@ def test_users_unlock(tmp_path: Path) -> None:
         book.authenticate("editor", "wrong-one")
     assert book.authenticate("editor", "long-enough").outcome == "locked"
     code, out = run(["users", "list", "--db", db])
-    assert "locked until" in out
+    assert "locked until" in out and "(Beijing time)" in out
+    locked = store.query("select locked_until from users where name = 'editor'")[0]["locked_until"]
+    from bot.clock import beijing
+
+    assert beijing(locked) in out and "T" not in out.split("locked until")[1].split()[0]
     code, out = run(["users", "unlock", "editor", "--db", db])
     assert code == 0 and "unlocked editor" in out
     assert book.authenticate("editor", "long-enough").ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from desk_helpers import PHONE, XSS, Host, add_comment, csrf_of, open_urgent
+from desk_helpers import PHONE, XSS, FakeClock, Host, add_comment, csrf_of, open_urgent
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -155,7 +155,7 @@ def test_work_a_case_to_resolved_every_step_is_an_event_with_the_editor(editor: 
     post_action(editor, case_id, action="note", note=f"家属电话 {PHONE}，医院在查")
     post_action(editor, case_id, action="assign_me")
     html = post_action(editor, case_id, action="handoff", group="nanshan", note="请核查样本")
-    assert "已转交：nanshan" in html
+    assert "已转交：南山区卫健局" in html  # the display name, not the code
     assert "办结时请填写处理结果" in post_action(editor, case_id, action="resolve", outcome=" ")
     html = post_action(editor, case_id, action="resolve", outcome="结果已出，已入院")
     assert "案件已办结" in html
@@ -262,6 +262,9 @@ def test_status_shows_rules_model_polling_and_counts(editor: TestClient, host: H
     html = editor.get("/status").text
     assert "r-test1" in html and "rules[2].when.min_score" in html
     assert "0.1.0+test" in html and "thresholds" in html
+    # the model card is a table of plain values, not JSON (issue 12 #16)
+    assert re.search(r"阈值：待审核 / 自动回复</th><td>0.5 / 0.9<", html)
+    assert "<th>thresholds.review</th><td>0.5</td>" in html and "&#34;" not in html
     assert "main" in html and "3 秒" in html  # poll lag from the daemon's health()
     assert re.search(r"新开案件 P1 / P2 / P3</th><td>1 / 0 / 0", html)
     assert re.search(r"收到留言</th><td>1<", html)
@@ -286,9 +289,89 @@ def test_standalone_desk_app(tmp_path: object) -> None:
         c.post("/login", data={"name": "editor1", "password": "long-enough-pw",
                                "csrf": csrf_of(page.text)})
         html = c.get("/status").text
-        assert "未加载" in html and "missing.yaml" in html  # no rules: said so, still serving
+        assert "missing.yaml" in html  # no rules file here: still serving
         assert "dianhua urgent-request classifier" in html  # the bundled model's card
+        assert "没有守护进程的心跳" in html  # no daemon ever wrote to this database: said so
+        assert "守护进程状态：ok" not in html
     app.state.host.store.close()
+
+
+def test_standalone_desk_shows_the_daemons_versions_and_heartbeat_age(tmp_path: object) -> None:
+    """Issue 12 #17: `dianhua web` reads what the daemon wrote; it never claims the daemon is ok."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from bot.config import Config
+    from bot.heartbeat import publish
+    from bot.store import Store
+    from bot.web import create_desk_app
+    from bot.web.users import UserBook
+
+    assert isinstance(tmp_path, Path)
+    clock = FakeClock()
+    cfg = Config(db=tmp_path / "d.db", rules=Path("rules.yaml"), web_secret="s" * 32)
+    daemon_store = Store(cfg.db, clock=clock)  # the daemon, another process, same database
+    publish(daemon_store, at=clock() - timedelta(seconds=7), rules_version="live-rules-42",
+            rules_error=None, model_version="0.9.9+live", started_at=clock() - timedelta(hours=3))
+    app = create_desk_app(cfg, clock=clock)
+    UserBook(app.state.host.store).add("editor1", "long-enough-pw")
+    with TestClient(app) as c:
+        health = c.get("/healthz").json()
+        assert health["component"] == "desk" and health["daemon"]["rules_version"] == "live-rules-42"
+        assert health["daemon"]["heartbeat_age_seconds"] == 7.0
+        page = c.get("/login")
+        c.post("/login", data={"name": "editor1", "password": "long-enough-pw",
+                               "csrf": csrf_of(page.text)})
+        html = c.get("/status").text
+        assert 'id="rules-version">live-rules-42<' in html
+        assert 'id="model-version">0.9.9+live<' in html
+        assert "7 秒前" in html and "守护进程状态：ok" not in html
+        clock.advance(600)  # the daemon stopped writing: the desk says so
+        html = c.get("/status").text
+        assert "607 秒前" in html and "守护进程可能没有运行" in html
+    app.state.host.store.close()
+    daemon_store.close()
+
+
+def test_the_daemon_writes_its_heartbeat(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bot.config import Config
+    from bot.daemon import Daemon
+    from bot.heartbeat import read
+
+    assert isinstance(tmp_path, Path)
+    clock = FakeClock()
+
+    class Model:
+        version = "0.1.0+fake"
+
+        def predict_many(self, texts: list[str], batch_size: int = 256) -> list[object]:
+            return []
+
+    daemon = Daemon(Config(db=tmp_path / "d.db", rules=Path("rules.yaml"), accounts=[],
+                           http_enabled=False), clock=clock, model=Model())  # type: ignore[arg-type]
+    daemon.tick()
+    beat = read(daemon.store)
+    assert beat is not None and beat.at == clock() and beat.model_version == "0.1.0+fake"
+    assert beat.rules_version == daemon.rules.current.version
+    # the daemon's own desk shows the daemon's state directly, not a heartbeat
+    from starlette.applications import Starlette
+
+    from bot.web import mount_desk
+    from bot.web.users import UserBook
+
+    app = Starlette()
+    mount_desk(app, daemon)
+    UserBook(daemon.store).add("editor1", "long-enough-pw")
+    with TestClient(app) as c:
+        page = c.get("/login")
+        c.post("/login", data={"name": "editor1", "password": "long-enough-pw",
+                               "csrf": csrf_of(page.text)})
+        html = c.get("/status").text
+    assert f'id="rules-version">{daemon.rules.current.version}<' in html
+    assert "心跳" not in html and "守护进程状态" in html
+    daemon.store.close()
 
 
 def test_bot_http_create_app_mounts_the_desk(host: Host) -> None:
@@ -311,3 +394,41 @@ def test_bot_http_create_app_mounts_the_desk(host: Host) -> None:
         assert c.get("/metrics").headers["content-security-policy"] == CSP
         assert c.get("/", follow_redirects=False).headers["location"] == "/login?next=%2F"
         assert c.get("/login").status_code == 200
+
+
+def test_public_reply_from_the_case_page_is_checked_and_sent_once(editor: TestClient,
+                                                                  host: Host) -> None:
+    """Issue 12 #16: a reply with a number is refused; a comment gets one reply."""
+    comment = add_comment(host.store, 1, "孩子高烧，很急", openid="oKid")
+    case_id = open_urgent(host.store, comment, reply=None)
+    html = post_action(editor, case_id, action="reply", reply=f"请打 {PHONE}")
+    assert "不能有电话号码" in html
+    html = post_action(editor, case_id, action="reply", reply="电话发我，我们马上联系")
+    assert "公开回复已排队发送" in html and 'id="btn-reply"' not in html
+    assert "每条留言只回复一次" in post_action(editor, case_id, action="reply", reply="再来一次")
+    rows = host.store.query("select * from outbox where kind = 'reply'")
+    assert len(rows) == 1 and rows[0]["rule"] == "editor:小王"
+
+
+def test_refused_moves_and_limits_are_in_chinese(editor: TestClient, host: Host) -> None:
+    case_id = seed_case(host)
+    assert "办结时请填写处理结果" in post_action(editor, case_id, action="resolve", outcome="")
+    assert "备注太长" in post_action(editor, case_id, action="note", note="长" * 2001)
+    post_action(editor, case_id, action="false_positive")
+    html = post_action(editor, case_id, action="contacted")
+    assert "不能改为“已取得联系”" in html and "Traceback" not in html
+
+
+def test_stream_duplicate_closes_a_second_case_without_a_not_urgent_label(editor: TestClient,
+                                                                          host: Host) -> None:
+    """Issue 12 #12: 重复 instead of 不紧急 for the writer's second case."""
+    first = add_comment(host.store, 1, "我妈胸痛，很急", openid="oMum")
+    one = open_urgent(host.store, first)
+    second = add_comment(host.store, 2, "还是胸痛，很急，快来人", openid="oMum")
+    two = open_urgent(host.store, second)  # e.g. opened before the first was attached
+    html = label_post(editor, second["id"], "dup")
+    assert f"案件 #{two} 已记为重复（与案件 #{one} 重复）" in html
+    assert host.cases.get(two)["status"] == "duplicate"
+    assert host.cases.get(one)["status"] == "awaiting_contact"
+    assert host.store.query("select * from labels") == []
+    assert "没有未结案件" in label_post(editor, second["id"], "dup")

@@ -60,11 +60,31 @@
     } catch (e) { /* no sound available: the title and the banner still show it */ }
   }
 
-  function signalNewP1(count) {
-    document.title = "【新 P1 ×" + count + "】" + baseTitle;
+  // The banner names the newest P1 case and links to its row in the queue (#case-<id>).
+  function signalNewP1(ids) {
+    document.title = "【新 P1 ×" + ids.length + "】" + baseTitle;
     var banner = document.getElementById("new-p1");
-    if (banner) { banner.hidden = false; }
+    if (banner) {
+      var newest = ids[ids.length - 1];
+      var link = document.getElementById("new-p1-link");
+      if (link) {
+        link.setAttribute("href", "#case-" + newest);
+        link.textContent = "有新的 P1 紧急案件 #" + newest + (ids.length > 1 ? "（共 " + ids.length + " 件）" : "") + "，点此查看";
+      }
+      banner.hidden = false;
+    }
     beep();
+  }
+
+  function showRow(event) {
+    var link = event.target.closest ? event.target.closest("#new-p1-link") : null;
+    if (!link) { return; }
+    var row = document.getElementById((link.getAttribute("href") || "").slice(1));
+    if (!row) { return; }
+    event.preventDefault();
+    row.scrollIntoView({ block: "center" });
+    row.classList.add("flash-row");
+    if (window.history && window.history.replaceState) { window.history.replaceState(null, "", link.getAttribute("href")); }
   }
 
   function clearSignal() {
@@ -110,11 +130,11 @@
           setSkew(data.now);
           body.innerHTML = data.html; // rendered and escaped by the server's templates
           if (count) { count.textContent = String(data.count); }
-          var fresh = 0;
+          var fresh = [];
           data.p1.forEach(function (id) {
-            if (!seen[id]) { seen[id] = true; fresh++; }
+            if (!seen[id]) { seen[id] = true; fresh.push(id); }
           });
-          if (fresh) { signalNewP1(fresh); }
+          if (fresh.length) { signalNewP1(fresh); }
           tick();
           if (state) {
             var d = new Date();
@@ -128,7 +148,7 @@
         .then(function () { busy = false; });
     }
 
-    document.addEventListener("click", clearSignal);
+    document.addEventListener("click", function (event) { showRow(event); clearSignal(); });
     document.addEventListener("keydown", clearSignal);
     window.setInterval(poll, POLL_MS);
     poll();
