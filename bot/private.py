@@ -71,6 +71,16 @@ def window_problem(store: Store, account: str, openid: str, now: datetime) -> st
     return ""
 
 
+def window_status(store: Store, case: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """For the case page: can an editor send a private answer now, and until when."""
+    openid = str(case.get("openid") or "")
+    problem = window_problem(store, str(case.get("account") or ""), openid, now)
+    last = last_message_at(store, str(case.get("account") or ""), openid)
+    closes = (last + WINDOW) if last else None
+    return {"open": not problem, "problem": problem,
+            "closes_at": iso(closes) if closes and not problem else None}
+
+
 def _tell_editor(sender: Sender, row: dict[str, Any], note: str) -> None:
     if not row["case_id"]:
         return
@@ -161,4 +171,5 @@ __all__ = [
     "last_message_at",
     "queue_answer",
     "window_problem",
+    "window_status",
 ]

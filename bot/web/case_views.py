@@ -10,13 +10,15 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.cases import CLOSED_STATUSES, TRANSITIONS, CaseError
 from bot.clock import iso
+from bot.private import window_status
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
 from bot.web.desk import Desk
 from bot.web.marks import write_label
 
 MAX_TEXT = 2000
-ACTIONS = ("contacted", "handoff", "resolve", "false_positive", "note", "assign_me", "reopen")
+ACTIONS = ("contacted", "handoff", "resolve", "false_positive", "note", "assign_me", "reopen",
+           "message")
 
 
 def _text(form: Any, field: str) -> str:
@@ -60,6 +62,12 @@ def apply_action(desk: Desk, case_id: int, action: str, form: Any, editor: str) 
     if action == "reopen":
         book.set_status(case_id, "review", actor=editor, note=note or "编辑重新打开")
         return "案件已重新打开"
+    if action == "message":  # 私信回复: a customer-service message within the 48-hour window
+        from bot.private import queue_answer
+
+        queue_answer(desk.store, case_id, str(form.get("text") or ""), editor=editor,
+                     now=desk.now())
+        return "私信已排队发送"
     raise CaseError(f"未知操作：{action}")
 
 
@@ -82,6 +90,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
             allowed=allowed, closed=status in CLOSED_STATUSES, groups=desk.groups(),
             labels=dict(desk.groups()),
             seconds_left=(due[2] if due else None),
+            private=window_status(desk.store, detail["case"], desk.now()),
         )
 
     @guard
