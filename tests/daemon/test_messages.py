@@ -348,3 +348,25 @@ def test_inflight_after_a_restart_is_not_sent_twice(world: World) -> None:
     assert world.wechat.custom == []
     assert world.store.query("select status from outbox where key='k4'")[0]["status"] == "failed"
     assert any("没有重发" in e["note"] for e in world.book.events(case_id))
+
+
+def test_the_http_route_refuses_huge_bodies_before_reading_them(world: World) -> None:
+    import warnings
+
+    from starlette.applications import Starlette
+
+    from bot.push import push_routes
+    from connectors.wechat.push import MAX_BODY
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    query, body = world.request("o_a", "你好")
+    with TestClient(Starlette(routes=push_routes(world.endpoint))) as http:
+        r = http.post("/wechat/main", params=query, content=b"<xml>" + b"a" * MAX_BODY)
+        assert r.status_code == 413
+        r = http.post("/wechat/main", params=query, content=body)
+        assert (r.status_code, r.text) == (200, "success")
+        assert http.get("/wechat/main", params=query).status_code == 400  # no echostr
+    assert world.count("messages") == 1
