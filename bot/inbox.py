@@ -115,7 +115,10 @@ class Inbox:
                 return "duplicate"  # a retry while the first delivery is still being written
             if len(self._pending) >= self.max_pending:
                 raise StoreError(f"{len(self._pending)} pushed messages are waiting to be stored")
-            future = self._pool.submit(self._store, key, account, msg, iso(started))
+            try:
+                future = self._pool.submit(self._store, key, account, msg, iso(started))
+            except RuntimeError as exc:  # shutting down: let the platform try again
+                raise StoreError("the inbox is closed (dianhua is stopping)") from exc
             self._pending[key] = future
         left = self.budget - (self.clock() - started).total_seconds()
         if left > 0 and self._wait(future, left):

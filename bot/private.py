@@ -41,8 +41,9 @@ def last_message_at(store: Store, account: str, openid: str) -> datetime | None:
     """When the reader last wrote to the account (the platform's CreateTime), or None."""
     if not openid:
         return None
+    # events (subscribe, menu clicks) open a different, 1-minute window: not counted here
     rows = store.query("select max(create_time) as t from messages where account = ? and "
-                       "openid = ?", [account, openid])
+                       "openid = ? and msg_type != 'event'", [account, openid])
     t = rows[0]["t"] if rows else None
     return from_unix(int(t)) if t else None
 
