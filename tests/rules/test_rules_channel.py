@@ -9,6 +9,7 @@ from rules_helpers import HEADER, FakeHistory, build, make_ctx
 
 from bot.errors import RulesError
 from bot.rules import load_rules_text
+from bot.rules.examples import run_examples
 
 
 @pytest.mark.parametrize(("when", "channel", "expected"), [
@@ -37,3 +38,27 @@ def test_unknown_channel_is_located_and_suggested() -> None:
     (p,) = info.value.problems
     assert p.field == "rules[0].when.channel" and p.line == HEADER.count("\n") + 4
     assert "did you mean 'message'?" in p.message
+
+
+def test_examples_can_be_private_messages() -> None:
+    rs = build("- name: private_only\n  when: {channel: message}\n  then: [feature]\n",
+               examples="""
+               - name: a private message
+                 text: 你好
+                 band: below
+                 channel: message
+                 expect: {rules: [private_only]}
+               - name: a comment
+                 text: 你好
+                 band: below
+                 expect: {rules: []}
+               """)
+    assert [e.channel for e in rs.examples] == ["message", "comment"]
+    assert run_examples(rs) == []  # both hold: the channel reaches the rules
+    with pytest.raises(RulesError) as info:
+        build("- name: r\n  then: [feature]\n", examples="""
+              - text: 你好
+                channel: sms
+                expect: {rules: [r]}
+              """)
+    assert info.value.problems[0].field == "examples[0].channel"
