@@ -91,7 +91,7 @@ class Daemon:
             on_sent=self._on_sent,
             on_error=self._on_api_error,
         )
-        self.inbox, self.push = _push_endpoint(config, self.store, clock)
+        self.inbox, self.push = _push_endpoint(config, self.store, clock, self.metrics)
         self._stop = threading.Event()
         self._scheduler: Scheduler | None = None
         self._server: Any = None
@@ -278,8 +278,11 @@ class Daemon:
         }
 
 
-def _push_endpoint(config: Config, store: Store, clock: Clock) -> tuple[Any, Any]:
+def _push_endpoint(config: Config, store: Store, clock: Clock,
+                   metrics: Metrics) -> tuple[Any, Any]:
     """The inbox and the ``/wechat/<account>`` handler for accounts with a push token."""
+    from prometheus_client import Counter
+
     from bot.inbox import Inbox
     from bot.push import PushEndpoint
     from connectors.wechat.push import PushSettings
@@ -291,7 +294,15 @@ def _push_endpoint(config: Config, store: Store, clock: Clock) -> tuple[Any, Any
                                encoding_aes_key=acc.encoding_aes_key)
         for acc in config.accounts if acc.push_token
     }
-    return inbox, (PushEndpoint(settings, inbox, clock=clock) if settings else None)
+    pushes = Counter("dianhua_pushes", "Pushed private messages, by account and result "
+                     "(stored, duplicate, queued, replay, or why refused)", ["account", "result"],
+                     registry=metrics.registry)
+
+    def count(account: str, result: str) -> None:
+        pushes.labels(account if account in settings else "(unknown)", result).inc()
+
+    endpoint = PushEndpoint(settings, inbox, clock=clock, on_result=count) if settings else None
+    return inbox, endpoint
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

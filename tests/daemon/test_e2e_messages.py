@@ -95,6 +95,8 @@ def test_comment_then_number_by_private_message(env: dict[str, Any]) -> None:
                      json={"openid": "o_story", "content": f"我的电话 {PHONE}"}).json()
     assert out["delivered"] is True and out["attempts"] == [{"status": 200, "answer": "success"}]
     daemon.inbox.close(wait=True)  # the write is done (it was done before the answer anyway)
+    assert 'dianhua_pushes_total{account="main",result="stored"} 1.0' in \
+        daemon.metrics.render().decode()
     run(env)
     [case] = daemon.store.query("select * from cases")
     assert case["status"] == "contact_received" and case["contact_phone"] == PHONE
