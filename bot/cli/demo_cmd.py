@@ -79,6 +79,7 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
             groups=groups,
             http_enabled=False,
             http_port=port,
+            web_secret=_new_aes_key(),  # a throwaway desk session key for this run
             log_file=work / "dianhua.jsonl",
         )
         click.echo(f"mock platform on {mock.url}; replaying {len(events)} comments from "
