@@ -34,6 +34,7 @@ def test_private_answer_form_follows_the_window(editor: TestClient, host: Host,
     _reader_writes(host, clock)
     html = editor.get(f"/case/{case_id}").text
     assert 'id="private-text"' in html and "窗口开放至" in html
+    assert "私信 ·" in html and "在吗" in html  # the reader's message is in the thread
     html = _send(editor, case_id, f"您好，方便的话回拨 {PHONE}")
     assert "私信已排队发送" in html
     [row] = host.store.query("select * from outbox where kind = 'message'")
