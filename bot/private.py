@@ -9,9 +9,11 @@ effect (kind ``message``; params ``text`` (personal numbers masked) and ``openid
 The sender calls :func:`deliver`: it checks the window (from the reader's last pushed message in
 ``messages``) *before* calling, so a closed window costs no API call; 45015 and 45047 are final;
 either way the case gets an event that tells the editor, in Chinese, why nothing was sent and
-what to do instead. A row found ``inflight`` after a restart is not sent again: the platform
-cannot be asked whether a customer-service message arrived, and a reader must not get the same
-message twice, so the editor is told to check.
+what to do instead. A row found ``inflight`` after a restart is not sent again, nor is one whose
+call failed in a way that may hide a success (a timeout after sending): the platform cannot be
+asked whether a customer-service message arrived, and a reader must not get the same message
+twice, so the editor is told to check. Failures that certainly sent nothing (the platform's
+``-1``, a refused connection) are retried by the sender as usual.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.cases import CaseError, add_event, enqueue
 from bot.clock import SHANGHAI, from_unix, iso
 from bot.errors import ApiError, BadRequest
 from bot.store import Store
+from connectors.wechat.errors import maybe_delivered
 
 if TYPE_CHECKING:
     from bot.sender import Sender
@@ -121,7 +124,13 @@ def deliver(sender: Sender, row: dict[str, Any], params: dict[str, Any], client:
         sender._finish(row, "failed", f"{type(exc).__name__} (errcode {exc.errcode})")
         _tell_editor(sender, row, note)
         return False
-    except ApiError:
+    except ApiError as exc:
+        if maybe_delivered(exc):  # e.g. a timeout after sending: never send a reader twice
+            sender._error(row, exc)
+            sender._finish(row, "failed", f"uncertain: {type(exc).__name__}; not resent")
+            _tell_editor(sender, row, "发送时网络中断，无法确认读者是否已收到；为免重复，没有重发。"
+                                      "请查看后决定是否再发。")
+            return False
         sender.store.outbox_update(row["id"], status="pending")  # the sender's retry decides
         raise
     sender._finish(row, "sent")

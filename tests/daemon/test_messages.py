@@ -337,6 +337,26 @@ def test_transient_errors_retry_and_send_once(world: World) -> None:
     assert world.wechat.custom == [("o_a", "您好")]
 
 
+def test_a_timeout_after_sending_is_not_resent_and_told(world: World) -> None:
+    import httpx
+
+    case_id = commented_and_answered(world)
+    world.push("o_a", "在吗")
+    world.cycle()
+    try:
+        raise httpx.ReadTimeout("no answer")
+    except httpx.ReadTimeout as cause:
+        timeout = TransientError("custom/send: ReadTimeout", endpoint="message/custom/send")
+        timeout.__cause__ = cause
+    world.wechat.custom_faults = [timeout]
+    _queued(world, case_id, "k5")
+    for _ in range(5):
+        world.cycle()
+    assert world.wechat.custom == []  # maybe delivered: never a second copy
+    assert world.store.query("select status from outbox where key='k5'")[0]["status"] == "failed"
+    assert any("网络中断" in e["note"] for e in world.book.events(case_id))
+
+
 def test_inflight_after_a_restart_is_not_sent_twice(world: World) -> None:
     case_id = commented_and_answered(world)
     world.push("o_a", "在吗")
