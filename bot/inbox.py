@@ -36,7 +36,7 @@ MAX_CONTENT = 10_000
 DEFAULT_BUDGET = 4.0  # seconds; the platform gives up after 5
 
 Accepted = Literal["stored", "duplicate", "queued"]
-Writer = Callable[[str, PushMessage, str], bool]
+WriteFn = Callable[[str, PushMessage, str], bool]
 Waiter = Callable[["cf.Future[bool]", float], bool]
 
 
@@ -87,7 +87,7 @@ class Inbox:
         store: Store,
         *,
         clock: Clock = utcnow,
-        write: Writer | None = None,
+        write: WriteFn | None = None,
         wait: Waiter = _wait,
         budget: float = DEFAULT_BUDGET,
         max_pending: int = 10_000,
@@ -95,7 +95,7 @@ class Inbox:
         self.clock = clock
         self.budget = budget
         self.max_pending = max_pending
-        self._write: Writer = write or (lambda a, m, at: record_message(store, a, m, at))
+        self._write: WriteFn = write or (lambda a, m, at: record_message(store, a, m, at))
         self._wait = wait
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
         self._pending: dict[str, cf.Future[bool]] = {}
