@@ -48,6 +48,10 @@ class AccountConfig:
     use_stable_token: bool = False
     discover: bool = True  # find articles through freepublish/batchget and datacube
     articles: tuple[ArticleConfig, ...] = ()
+    # message push (服务器配置): the Token, EncodingAESKey and mode entered on the platform
+    push_token: str = field(default="", repr=False)
+    encoding_aes_key: str = field(default="", repr=False)
+    message_mode: str = "plaintext"  # plaintext | compatible | safe
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ _SCHEMA: dict[str, Any] = {
     "accounts": list,
 }
 _ACCOUNT_KEYS = {"name": str, "base_url": str, "appid": str, "secret": str,
-                 "use_stable_token": bool, "discover": bool, "articles": list}
+                 "use_stable_token": bool, "discover": bool, "articles": list,
+                 "push_token": str, "encoding_aes_key": str, "message_mode": str}
 _DEADLINE_KEYS = {"first_reply_minutes", "contact_minutes", "handoff_minutes",
                   "resolution_minutes"}
 
@@ -214,8 +219,12 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         "base_url": env.get("DIANHUA_WECHAT_BASE_URL"),
         "appid": env.get("DIANHUA_WECHAT_APPID"),
         "secret": env.get("DIANHUA_WECHAT_SECRET"),
+        "push_token": env.get("DIANHUA_WECHAT_PUSH_TOKEN"),
+        "encoding_aes_key": env.get("DIANHUA_WECHAT_AES_KEY"),
     }
     first = AccountConfig(**{**first.__dict__, **{k: v for k, v in overrides.items() if v}})
+    if overrides["encoding_aes_key"]:
+        _push_ok({**first.__dict__, "articles": None}, "DIANHUA_WECHAT_AES_KEY", checker)
     accounts = [first, *accounts[1:]]
     names = [a.name for a in accounts]
     for dup in {n for n in names if names.count(n) > 1}:
@@ -350,10 +359,38 @@ def _accounts(raw: Any, checker: _Checker) -> list[AccountConfig]:
                 ok = False
                 continue
             articles.append(ArticleConfig(str(art["msg_data_id"]), index, str(art.get("title", ""))))
+        if ok and not _push_ok(acc, where, checker):
+            ok = False
         if ok:
             fields = {k: v for k, v in acc.items() if k != "articles"}
             out.append(AccountConfig(**fields, articles=tuple(articles)))
     return out or [AccountConfig()]
+
+
+def _push_ok(acc: dict[str, Any], where: str, checker: _Checker) -> bool:
+    """The message-push settings of one account hang together (mode, key, token)."""
+    from connectors.wechat.push import MODES, aes_key
+
+    mode = acc.get("message_mode", "plaintext")
+    if mode not in MODES:
+        checker.add(f"{where}.message_mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+        return False
+    key = acc.get("encoding_aes_key", "")
+    if key:
+        try:
+            aes_key(key)
+        except ValueError as exc:
+            checker.add(f"{where}.encoding_aes_key", str(exc))
+            return False
+    elif mode != "plaintext":
+        checker.add(f"{where}.encoding_aes_key",
+                    f"message_mode {mode!r} needs the account's EncodingAESKey")
+        return False
+    token = acc.get("push_token", "")
+    if token and not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
+        checker.add(f"{where}.push_token", "must be 3 to 32 letters or digits (as on the platform)")
+        return False
+    return True
 
 
 __all__ = ["AccountConfig", "ArticleConfig", "Config", "GroupConfig", "load_config"]

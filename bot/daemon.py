@@ -91,6 +91,7 @@ class Daemon:
             on_sent=self._on_sent,
             on_error=self._on_api_error,
         )
+        self.inbox, self.push = _push_endpoint(config, self.store, clock, self.metrics)
         self._stop = threading.Event()
         self._scheduler: Scheduler | None = None
         self._server: Any = None
@@ -210,6 +211,7 @@ class Daemon:
             self._scheduler = None
         if self._server is not None:
             self._server.should_exit = True
+        self.inbox.close(wait=True)  # pushed messages in hand reach the database first
         self.metrics.up.set(0)
         for client in self.clients.values():
             client.close()
@@ -230,6 +232,11 @@ class Daemon:
                 pass
         finally:
             self.shutdown()
+
+    def serve_http(self) -> None:
+        """Serve ``/healthz``, ``/metrics``, ``/wechat/<account>`` and the desk in a thread
+        (``start()`` does this when ``http.enabled``; the demo calls it alone)."""
+        self._start_http()
 
     def _start_http(self) -> None:
         import uvicorn
@@ -288,6 +295,33 @@ class Daemon:
             "poll_lag_seconds": lag,
             "uptime_seconds": (self.clock() - self.started_at) / timedelta(seconds=1),
         }
+
+
+def _push_endpoint(config: Config, store: Store, clock: Clock,
+                   metrics: Metrics) -> tuple[Any, Any]:
+    """The inbox and the ``/wechat/<account>`` handler for accounts with a push token."""
+    from prometheus_client import Counter
+
+    from bot.inbox import Inbox
+    from bot.push import PushEndpoint
+    from connectors.wechat.push import PushSettings
+
+    inbox = Inbox(store, clock=clock)
+    settings = {
+        acc.name: PushSettings(token=acc.push_token, appid=acc.appid,
+                               mode=acc.message_mode,  # type: ignore[arg-type]
+                               encoding_aes_key=acc.encoding_aes_key)
+        for acc in config.accounts if acc.push_token
+    }
+    pushes = Counter("dianhua_pushes", "Pushed private messages, by account and result "
+                     "(stored, duplicate, queued, replay, or why refused)", ["account", "result"],
+                     registry=metrics.registry)
+
+    def count(account: str, result: str) -> None:
+        pushes.labels(account if account in settings else "(unknown)", result).inc()
+
+    endpoint = PushEndpoint(settings, inbox, clock=clock, on_result=count) if settings else None
+    return inbox, endpoint
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

@@ -7,6 +7,7 @@
     ├── RulesError             rules.yaml has problems (carries every Problem)
     ├── ModelError             a model file is missing, corrupt, tampered or incompatible
     ├── StoreError             the SQLite database cannot be used
+    ├── PushRejected           a pushed message (服务器配置) failed its checks: signature, age, key, XML
     └── ApiError               the platform (WeChat / WeCom) answered with an error
         ├── AuthError          credentials wrong, IP not whitelisted, no permission: stop
         ├── TokenExpired       access token stale (40001/40014/42001): refresh, retry once
@@ -81,6 +82,17 @@ class StoreError(DianhuaError):
     """The SQLite store cannot be opened, migrated or written."""
 
 
+class PushRejected(DianhuaError):
+    """A push from the platform was refused: ``reason`` is one of ``signature``, ``timestamp``,
+    ``decrypt``, ``malformed``, ``too_large``, ``mode``, ``account``; ``status`` is the HTTP
+    status to answer. Messages never hold the message's text."""
+
+    def __init__(self, message: str, *, reason: str, status: int = 403) -> None:
+        self.reason = reason
+        self.status = status
+        super().__init__(message)
+
+
 class ApiError(DianhuaError):
     """The platform answered with an error code, or could not be reached.
 
@@ -150,6 +162,7 @@ __all__ = [
     "NotFound",
     "Problem",
     "ProtocolError",
+    "PushRejected",
     "RateLimited",
     "RulesError",
     "StoreError",

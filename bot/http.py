@@ -22,7 +22,10 @@ def create_app(daemon: Daemon) -> Starlette:
         return Response(daemon.metrics.render(),
                         media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    app = Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+    from bot.push import push_routes
+
+    app = Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics),
+                            *push_routes(getattr(daemon, "push", None))])
     try:
         from bot.web import mount_desk
     except ImportError:

@@ -138,7 +138,9 @@ class Pipeline:
                 open_case_route=open_route,
             ),
             article_title=row.get("article_title") or "",
+            channel=row.get("channel") or "comment",
         )
+        private = ctx.channel == "message"
         decision = rules.evaluate(ctx, self.store)
         at = iso(now)
         case_id = open_case_id
@@ -216,10 +218,21 @@ class Pipeline:
                         db, open_case_id, row, at=at, status=str(params.get("status") or "")
                     )
                     case_id = open_case_id
+            if private and open_case_id is not None and not any(
+                    a.kind in ("attach_case", "open_case") for a in decision.actions):
+                # a private message from a reader with an open case always joins that case
+                attach_comment(db, open_case_id, row, at=at)
             for pos, action in enumerate(decision.actions):
                 if action.kind not in EXTERNAL_KINDS:
                     continue
                 params = dict(action.params)
+                kind: str = action.kind
+                if private:  # answered by customer-service message; nothing to feature
+                    if kind in ("feature", "unfeature"):
+                        continue
+                    if kind == "reply":
+                        kind = "message"
+                        params["openid"] = row["openid"]
                 if action.kind == "notify":
                     group = params.get("group") or "route"
                     if group in ("route", "auto"):
@@ -227,11 +240,11 @@ class Pipeline:
                     params["group"] = group
                 enqueue(
                     db,
-                    key=f"{row['id']}:{pos}:{action.kind}",
+                    key=f"{row['id']}:{pos}:{kind}",
                     comment_id=row["id"],
                     case_id=case_id,
                     account=row["account"],
-                    kind=action.kind,
+                    kind=kind,
                     rule=action.rule,
                     params=_masked(params, keep_template=True),
                     at=at,

@@ -135,6 +135,11 @@ class Sender:
                     )
                 self._finish(row, "sent")
                 self._after_reply(row)
+            elif kind == "message":  # customer-service message: see bot/private.py
+                from bot.private import deliver
+
+                if not deliver(self, row, params, client):
+                    return False
             elif kind in ("feature", "unfeature"):
                 assert client is not None
                 call = client.markelect if kind == "feature" else client.unmarkelect

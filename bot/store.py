@@ -225,6 +225,25 @@ def m009_case_reason(db: Database) -> None:
         db.table("cases").add_column("reason", str, not_null_default="")
 
 
+@MIGRATIONS()
+def m011_private_messages(db: Database) -> None:
+    """Readers' private messages (pushed by the platform) and the channel of each comment row."""
+    db.table("comments").add_column("channel", str, not_null_default="comment")
+    db.table("messages").create(
+        {
+            "id": str,  # account:MsgId (events: account:event:openid:create_time)
+            "account": str,
+            "openid": str,
+            "msg_type": str,
+            "create_time": int,  # the platform's time (the 48-hour window counts from it)
+            "received_at": str,
+            "comment_id": str,  # the comments row of a text message (channel 'message')
+        },
+        pk="id",
+    )
+    db.table("messages").create_index(["account", "openid", "create_time"])
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 

@@ -1,7 +1,9 @@
 """``dianhua demo``: the whole product on one screen, offline.
 
 Starts the mock platform, replays ``data/scenarios/demo.jsonl`` into it, runs the daemon against
-it with a fresh database, shows the live stream and ends with a summary.
+it with a fresh database, shows the live stream, then the private channel (a reader answers
+"电话发我" by private message, pushed by the mock in safe mode to the daemon's ``/wechat/demo``)
+and ends with a summary.
 """
 
 from __future__ import annotations
@@ -70,21 +72,28 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
                 mock.state.add_article(title)
         groups = {name: GroupConfig(key=f"demo-{name}") for name in (rules.groups or {})}
         groups.setdefault("duty", GroupConfig(key="demo-duty"))
+        port = _free_port()
+        push_token, aes_key = "demotoken1", _new_aes_key()
         config = Config(
             source="(demo)",
-            accounts=(AccountConfig(name="demo", base_url=mock.url),),
+            accounts=(AccountConfig(name="demo", base_url=mock.url, push_token=push_token,
+                                    encoding_aes_key=aes_key, message_mode="safe"),),
             db=work / "dianhua.db",
             rules=rules_path,
             polling=PollSchedule(fast_seconds=0.5, normal_seconds=0.5, slow_seconds=0.5),
             wecom_base_url=mock.url,
             groups=groups,
             http_enabled=False,
+            http_port=port,
+            web_secret=_new_aes_key(),  # a throwaway desk session key for this run
             log_file=work / "dianhua.jsonl",
         )
         click.echo(f"mock platform on {mock.url}; replaying {counted(len(events), 'comment')} from "
                    f"{scenario.name} at {speed:g}x; rules {rules.version}")
         click.echo(click.style(f"{'time':8} {'score':>5} {'band':6} {'rules':24} comment", bold=True))
         daemon = Daemon(config, on_outcome=_print_outcome)
+        daemon.serve_http()  # /wechat/demo receives the readers' private messages
+        _configure_push(mock, f"http://127.0.0.1:{port}/wechat/demo", push_token, aes_key)
         daemon.discover()
         job = mock.replayer.start(events, speed=speed, source=str(scenario))
         deadline = time.monotonic() + timeout
@@ -100,10 +109,92 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
             if quiet >= 3:
                 break
             time.sleep(0.25)
+        _private_channel(daemon, mock, port, deadline)
         _summary(daemon, mock)
         daemon.shutdown()
     finally:
         mock.stop()
+
+
+PRIVATE_READER = "o_demo_private"
+PRIVATE_COMMENT = "我妈在透析，医院说要核酸结果才能做，结果还没出来，能不能帮忙加急，真的很急"
+PRIVATE_MESSAGE = "你好，我的电话 13800000000，麻烦尽快联系"  # the invalid demo number
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _new_aes_key() -> str:
+    import base64
+    import os
+
+    return base64.b64encode(os.urandom(32)).decode("ascii").rstrip("=")
+
+
+def _configure_push(mock: Any, url: str, token: str, aes_key: str) -> None:
+    """The account's 服务器配置 (URL, Token, EncodingAESKey, safe mode), on the mock's side."""
+    import httpx
+
+    health = url.rsplit("/wechat/", 1)[0] + "/healthz"
+    for _ in range(200):  # the daemon's HTTP server starts in a thread
+        try:
+            httpx.get(health, timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    httpx.post(mock.url + "/_mock/push", json={"url": url, "token": token, "mode": "safe",
+                                               "encoding_aes_key": aes_key}).raise_for_status()
+
+
+def _wait_for(daemon: Any, deadline: float, done: Any) -> bool:
+    while time.monotonic() < deadline:
+        daemon.tick()
+        if done():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _private_channel(daemon: Any, mock: Any, port: int, deadline: float) -> None:
+    """A reader comments, gets "电话发我", sends the number by private message."""
+    import httpx
+
+    q = daemon.store.query
+    click.echo("")
+    click.echo(click.style("private channel: a reader answers \"电话发我\" by private message",
+                           bold=True))
+    article = mock.state.articles()[0]
+    mock.state.add_comment(article["msg_data_id"], article["index"], PRIVATE_READER,
+                           PRIVATE_COMMENT)
+
+    def case() -> dict[str, Any] | None:
+        rows = q("select * from cases where openid = ? order by id", [PRIVATE_READER])
+        return rows[0] if rows else None
+
+    if not _wait_for(daemon, deadline, lambda: bool(q(
+            "select 1 from outbox o join cases c on c.id = o.case_id where c.openid = ? and "
+            "o.kind = 'reply' and o.status = 'sent'", [PRIVATE_READER]))):
+        click.echo("  (no public reply in time)")
+        return
+    opened = case() or {}
+    click.echo(f"  comment      {PRIVATE_COMMENT[:30]}…")
+    click.echo(f"  public reply 电话发我 · case #{opened.get('id')} {opened.get('status')}")
+    pushed = httpx.post(mock.url + "/_mock/messages",
+                        json={"openid": PRIVATE_READER, "content": PRIVATE_MESSAGE}).json()
+    click.echo(f"  private msg  {pii.mask(PRIVATE_MESSAGE)} · pushed signed and AES-encrypted, "
+               f"bot answered {pushed['attempts'][-1].get('answer', '?')!r}")
+    if not _wait_for(daemon, deadline, lambda: (case() or {}).get("status") == "contact_received"):
+        click.echo("  (the case did not reach contact_received in time)")
+        return
+    moved = case() or {}
+    click.echo(f"  case #{moved['id']}      {opened.get('status')} → {moved['status']}, "
+               f"contact {pii.mask_phone(moved['contact_phone'])} (the full number is shown only "
+               f"on the desk's case page: http://127.0.0.1:{port}/case/{moved['id']})")
 
 
 def _print_outcome(outcome: Any, row: dict[str, Any]) -> None:
@@ -119,7 +210,7 @@ def _print_outcome(outcome: Any, row: dict[str, Any]) -> None:
 def _summary(daemon: Any, mock: Any) -> None:
     store = daemon.store
     q = store.query
-    comments = q("select count(*) as n from comments")[0]["n"]
+    comments = q("select count(*) as n from comments where channel = 'comment'")[0]["n"]
     bands = {r["band"]: r["n"] for r in q("select band, count(*) as n from classifications group by band")}
     replies = q("select count(*) as n from outbox where kind='reply' and status='sent'")[0]["n"]
     notifies = q("select count(*) as n from outbox where kind='notify' and status='sent'")[0]["n"]
@@ -139,6 +230,8 @@ def _summary(daemon: Any, mock: Any) -> None:
                f"(auto {bands.get('auto', 0)}, review {bands.get('review', 0)})")
     click.echo(f"  public replies      {replies}")
     click.echo(f"  group notifications {notifies}")
+    messages = q("select count(*) as n from messages")[0]["n"]
+    click.echo(f"  private messages    {messages}")
     click.echo("  cases               " + (", ".join(f"{r['status']} {r['n']}" for r in cases) or "none"))
     if latencies:
         p50 = statistics.median(latencies)

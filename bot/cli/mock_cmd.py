@@ -19,6 +19,7 @@ Platform:    /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/comment/*,
              /cgi-bin/freepublish/batchget, /datacube/getarticlesummary,
              /cgi-bin/message/custom/send, /cgi-bin/webhook/send?key=...
 Admin API:   /_mock/articles, /_mock/comments, /_mock/webhook/messages,
+             /_mock/push, /_mock/messages (readers' private messages),
              /_mock/faults, /_mock/replay, /_mock/stats  (see docs/mock.md)
 
 Example: dianhua mock --port 8765 --token-ttl 30

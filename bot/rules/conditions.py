@@ -35,7 +35,9 @@ WHEN_KEYS = (
     "has_phone",
     "has_id",
     "route",
+    "channel",
 )
+CHANNELS = ("comment", "message")
 _FLAGS: dict[str, Callable[[Facts], bool]] = {
     "first_comment": lambda f: f.ctx.writer.previous_comments == 0,
     "has_open_case": lambda f: f.ctx.writer.open_case_id is not None,
@@ -224,6 +226,20 @@ class _WhenCompiler:
             names.append(value)
         wanted = frozenset(names)
         return [Condition("route", f"route: {_show(names)}", lambda f: f.route in wanted)]
+
+    def _channel(self, node: Node, path: str) -> list[Condition] | None:
+        items = self.c.text_list(node, path, max_len=16)
+        if items is None:
+            return None
+        names: list[str] = []
+        for child, _value in items:
+            value = self.c.choice(child, path, CHANNELS)
+            if value is None:
+                return None
+            names.append(value)
+        wanted = frozenset(names)
+        return [Condition("channel", f"channel: {_show(names)}",
+                          lambda f: getattr(f.ctx, "channel", "comment") in wanted)]
 
     # -- time --------------------------------------------------------------------------------
     def _named_window(self, node: Node, path: str, name: str) -> list[Condition] | None:

@@ -28,7 +28,7 @@ DEFAULT_TIME = datetime(2022, 1, 12, 10, 0, tzinfo=SHANGHAI)  # a Wednesday morn
 BAND_SCORES = {"auto": 0.95, "review": 0.7, "below": 0.05}
 EXAMPLE_KEYS = (
     "name", "text", "band", "score", "category", "time", "account", "article_title",
-    "msg_data_id", "writer", "replies_on_article", "expect",
+    "msg_data_id", "writer", "replies_on_article", "expect", "channel",
 )  # fmt: skip
 EXPECT_KEYS = ("rules", "actions", "not_actions", "route", "tags", "reply_contains", "suppressed", "reason_contains")
 WRITER_KEYS = ("previous_comments", "has_open_case", "open_case_route", "last_reply_ago")
@@ -82,6 +82,11 @@ class _ExampleParser:
         if "replies_on_article" in keys:
             replies = c.integer(keys["replies_on_article"][1], join(path, "replies_on_article"), lo=0) or 0
         expect = self._expect(keys["expect"][1], join(path, "expect"))
+        channel = "comment"
+        if "channel" in keys:
+            channel = c.choice(keys["channel"][1], join(path, "channel"), ("comment", "message")) or ""
+            if not channel:
+                return None
         if text is None or name is None or when is None or writer is None or expect is None:
             return None
         if any(v is None for v in fields.values()):
@@ -93,6 +98,7 @@ class _ExampleParser:
             account=fields.get("account") or "example", article_title=fields.get("article_title") or "",
             msg_data_id=fields.get("msg_data_id") or "example", time=when, writer=writer,
             replies_on_article=replies, line=node.start_mark.line + 1, path=path,
+            channel=channel,
         )  # fmt: skip
 
     def _time(self, node: Node, path: str) -> datetime | None:
@@ -218,6 +224,7 @@ def example_context(example: Example, prediction: Prediction) -> CommentContext:
         account=example.account, msg_data_id=example.msg_data_id, index=0,
         user_comment_id=example.line, text=example.text, created_at=now, now=now,
         prediction=prediction, writer=writer, article_title=example.article_title,
+        channel=example.channel,
     )  # fmt: skip
 
 

@@ -181,6 +181,7 @@ class Example:
     replies_on_article: int = 0
     line: int = 0
     path: str = ""
+    channel: str = "comment"  # or "message": a private message to the account
 
 
 __all__ = [

@@ -51,6 +51,7 @@ class CommentContext:
     prediction: Prediction
     writer: Writer = field(default_factory=lambda: Writer(openid=None))
     article_title: str = ""
+    channel: str = "comment"  # "comment" under an article, or "message" (a private message)
 
 
 class History(Protocol):

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from bot import pii
 from bot.cases import CLOSED_STATUSES, MAX_NOTE, MAX_REPLY, TRANSITIONS, CaseError
 from bot.clock import SHANGHAI
+from bot.private import window_status
 from bot.rules.templates import render_template
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
@@ -18,7 +19,7 @@ from bot.web.desk import Desk
 
 MAX_TEXT = MAX_NOTE
 ACTIONS = ("contacted", "handoff", "resolve", "false_positive", "duplicate", "note", "assign_me",
-           "reopen", "reply", "raise_p1")
+           "reopen", "reply", "raise_p1", "message")
 
 
 def _text(form: Any, field: str) -> str:
@@ -70,6 +71,12 @@ def apply_action(desk: Desk, case_id: int, action: str, form: Any, editor: str) 
         if not book.set_priority(case_id, "P1", actor=editor, note=note):
             return "已经是 P1"
         return "已升为 P1"
+    if action == "message":  # 私信回复: a customer-service message within the 48-hour window
+        from bot.private import queue_answer
+
+        queue_answer(desk.store, case_id, str(form.get("text") or ""), editor=editor,
+                     now=desk.now())
+        return "私信已排队发送"
     raise CaseError(f"未知操作：{action}")
 
 
@@ -125,6 +132,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
             seconds_left=(due[2] if due else None),
             can_reply=not replied, reply_text=default_reply(desk, detail),
             max_note=MAX_NOTE, max_reply=MAX_REPLY,
+            private=window_status(desk.store, detail["case"], desk.now()),
         )
 
     @guard

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from connectors.mock.pusher import Pusher
 from connectors.mock.replay import Replayer, ScenarioError, load_scenario, parse_scenario
 from connectors.mock.state import AdminError, MockState
 from connectors.mock.wire import Faults, Request, Response, Stats, json_object
@@ -20,12 +21,13 @@ class Admin:
     """Routes ``/_mock/...`` requests."""
 
     def __init__(self, state: MockState, faults: Faults, stats: Stats, replayer: Replayer,
-                 *, info: Callable[[], dict[str, Any]]) -> None:
+                 *, info: Callable[[], dict[str, Any]], pusher: Pusher | None = None) -> None:
         self.state = state
         self.faults = faults
         self.stats = stats
         self.replayer = replayer
         self._info = info
+        self.pusher = pusher
         self._started = time.monotonic()
         self._routes: dict[tuple[str, str], Callable[[Request], Any]] = {
             ("GET", "/_mock/health"): lambda r: {"ok": True, **self._info()},
@@ -36,6 +38,12 @@ class Admin:
             ("GET", "/_mock/webhook/messages"): lambda r: {
                 "messages": self.state.webhook_messages(r.query.get("key") or None)},
             ("GET", "/_mock/custom/messages"): lambda r: {"messages": self.state.custom_messages()},
+            ("GET", "/_mock/messages"): lambda r: {"messages": self.state.user_messages()},
+            ("POST", "/_mock/messages"): self._push_message,
+            ("GET", "/_mock/push"): lambda r: {
+                "target": self.pusher.target.public() if self.pusher and self.pusher.target
+                else None},
+            ("POST", "/_mock/push"): self._configure_push,
             ("GET", "/_mock/faults"): lambda r: self.faults.snapshot(),
             ("POST", "/_mock/faults"): self._faults,
             ("GET", "/_mock/replay"): lambda r: {
@@ -104,6 +112,24 @@ class Admin:
         create_time = _int_field(body, "create_time") if body.get("create_time") is not None else None
         cid = self.state.add_comment(msg_data_id, index, openid or None, content, create_time)
         return {"user_comment_id": cid}
+
+    def _configure_push(self, req: Request) -> dict[str, Any]:
+        if self.pusher is None:
+            raise AdminError(404, "this mock has no message pusher")
+        return {"target": self.pusher.configure(json_object(req.body))}
+
+    def _push_message(self, req: Request) -> dict[str, Any]:
+        if self.pusher is None:
+            raise AdminError(404, "this mock has no message pusher")
+        body = json_object(req.body)
+        _only(body, {"openid", "content", "create_time"})
+        openid, content = body.get("openid"), body.get("content")
+        if not isinstance(openid, str) or not openid or len(openid) > 128:
+            raise AdminError(400, "openid must be a non-empty string (at most 128 characters)")
+        if not isinstance(content, str) or not content or len(content) > 2000:
+            raise AdminError(400, "content must be a non-empty string (at most 2000 characters)")
+        create_time = _int_field(body, "create_time") if body.get("create_time") is not None else None
+        return self.pusher.push_text(openid, content, create_time)
 
     def _faults(self, req: Request) -> dict[str, Any]:
         body = json_object(req.body)

@@ -200,6 +200,7 @@ class Platform:
             content = body["text"].get("content")
             if not isinstance(content, str) or not content:
                 raise MockApiError(44004, "empty content")
+        self.state.check_window(touser)
         self.state.store_custom(touser, msgtype, body)
         return OK
 

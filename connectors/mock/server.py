@@ -16,10 +16,12 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 from loguru import logger
 
 from connectors.mock.admin import Admin
 from connectors.mock.platform import Platform
+from connectors.mock.pusher import Pusher
 from connectors.mock.replay import Replayer
 from connectors.mock.state import MockState
 from connectors.mock.wire import Faults, Request, Response, Stats
@@ -141,6 +143,7 @@ class MockServer:
         appid: str = DEFAULT_APPID,
         secret: str = DEFAULT_SECRET,
         clock: Callable[[], float] = time.time,
+        push_transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -151,7 +154,9 @@ class MockServer:
         self.replayer = Replayer(self.state)
         self.platform = Platform(self.state, self.faults, appid=appid, secret=secret,
                                  token_ttl=token_ttl)
-        self.admin = Admin(self.state, self.faults, self.stats, self.replayer, info=self._info)
+        self.pusher = Pusher(self.state, appid=appid, transport=push_transport)
+        self.admin = Admin(self.state, self.faults, self.stats, self.replayer, info=self._info,
+                           pusher=self.pusher)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -51,7 +51,15 @@ CREATE TABLE IF NOT EXISTS webhook_messages (
 CREATE TABLE IF NOT EXISTS custom_messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, touser TEXT NOT NULL, msgtype TEXT,
     body TEXT NOT NULL, sent_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS user_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, openid TEXT NOT NULL, msg_type TEXT NOT NULL,
+    content TEXT NOT NULL, create_time INTEGER NOT NULL, attempts TEXT NOT NULL DEFAULT '[]',
+    delivered INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS user_messages_openid ON user_messages (openid, create_time);
 """
+FIRST_MSG_ID = 23474120000000000  # MsgIds are 64-bit integers (notes §5.2)
+WINDOW_SECONDS = 48 * 3600  # customer-service messages only within 48 h of the reader's message
+PER_WINDOW = 5  # ... and at most 5 of them (45047 after that)
 
 
 class MockApiError(Exception):
@@ -367,6 +375,49 @@ class MockState:
             db.execute("INSERT INTO custom_messages (touser, msgtype, body, sent_at) VALUES (?,?,?,?)",
                        (touser, msgtype, json.dumps(body, ensure_ascii=False), self.clock()))
 
+    # ------------------------------------------------------------------ readers' messages
+    def add_user_message(self, openid: str, content: str, msg_type: str = "text",
+                         create_time: int | None = None) -> int:
+        """A reader's private message to the account; returns its MsgId."""
+        created = int(self.clock()) if create_time is None else int(create_time)
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO user_messages (openid, msg_type, content, create_time)"
+                             " VALUES (?,?,?,?)", (openid, msg_type, content, created))
+            return FIRST_MSG_ID + int(cur.lastrowid or 0)
+
+    def user_message_time(self, msg_id: int) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT create_time FROM user_messages WHERE id=?",
+                                        (msg_id - FIRST_MSG_ID,)).fetchone()[0])
+
+    def record_delivery(self, msg_id: int, attempts: list[dict[str, Any]], delivered: bool) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE user_messages SET attempts=?, delivered=? WHERE id=?",
+                       (json.dumps(attempts, ensure_ascii=False), int(delivered),
+                        msg_id - FIRST_MSG_ID))
+
+    def user_messages(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM user_messages ORDER BY id").fetchall()
+        return [{"msg_id": FIRST_MSG_ID + r["id"], "openid": r["openid"], "msg_type": r["msg_type"],
+                 "content": r["content"], "create_time": r["create_time"],
+                 "delivered": bool(r["delivered"]), "attempts": json.loads(r["attempts"])}
+                for r in rows]
+
+    def check_window(self, touser: str) -> None:
+        """45015 outside the 48-hour window after the reader's last message; 45047 after 5
+        customer-service messages within it."""
+        now = self.clock()
+        with self._lock:
+            last = self._db.execute("SELECT MAX(create_time) FROM user_messages WHERE openid=?",
+                                    (touser,)).fetchone()[0]
+            if last is None or now - last > WINDOW_SECONDS:
+                raise MockApiError(45015, "response out of time limit or subscription is canceled")
+            sent = self._db.execute("SELECT COUNT(*) FROM custom_messages WHERE touser=? AND "
+                                    "sent_at >= ?", (touser, last)).fetchone()[0]
+        if sent >= PER_WINDOW:
+            raise MockApiError(45047, "out of response count limit")
+
     def custom_messages(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM custom_messages ORDER BY id").fetchall()
@@ -384,6 +435,7 @@ class MockState:
                 "deleted": q("SELECT COUNT(*) FROM comments WHERE deleted=1").fetchone()[0],
                 "webhook_messages": q("SELECT COUNT(*) FROM webhook_messages").fetchone()[0],
                 "custom_messages": q("SELECT COUNT(*) FROM custom_messages").fetchone()[0],
+                "user_messages": q("SELECT COUNT(*) FROM user_messages").fetchone()[0],
             }
 
 

@@ -201,12 +201,18 @@ class WeChatClient:
 
     # ------------------------------------------------------------------ messages
     def send_custom_text(self, openid: str, content: str) -> None:
-        """Customer-service text message (only within the platform's 48-hour window)."""
+        """Customer-service text message (only within the platform's 48-hour window).
+
+        Not retried after a transient failure: the platform cannot be asked whether a message
+        arrived, so the caller decides (see :func:`connectors.wechat.errors.maybe_delivered`).
+        """
         self._call("cgi-bin/message/custom/send",
-                   {"touser": openid, "msgtype": "text", "text": {"content": content}})
+                   {"touser": openid, "msgtype": "text", "text": {"content": content}},
+                   retry_transient=False)
 
     # ------------------------------------------------------------------ machinery
-    def _call(self, path: str, body: Mapping[str, object]) -> Mapping[str, object]:
+    def _call(self, path: str, body: Mapping[str, object], *,
+              retry_transient: bool = True) -> Mapping[str, object]:
         """POST a business call with the token; refresh once on a stale token; back off on
         transient errors; everything else propagates."""
         attempt = 0
@@ -224,7 +230,7 @@ class WeChatClient:
                 logger.info("access token rejected on {}; refreshing once", path)
                 self._tokens.invalidate(token)
             except TransientError as exc:
-                if attempt >= self.max_retries:
+                if not retry_transient or attempt >= self.max_retries:
                     raise
                 delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap,
                                       rng=self._rng)

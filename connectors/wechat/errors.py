@@ -131,6 +131,18 @@ def transport_error(exc: httpx.HTTPError, *, endpoint: str) -> TransientError:
     return TransientError(f"{endpoint}: {type(exc).__name__}: {detail}", endpoint=endpoint)
 
 
+def maybe_delivered(exc: ApiError) -> bool:
+    """Whether a failed call may still have been carried out by the platform.
+
+    False only when it certainly was not: the platform answered with an errcode (``-1`` system
+    busy included), or the connection was never made. A timeout after the request was sent, a
+    garbled answer or an HTTP error status may hide a success.
+    """
+    if exc.errcode is not None or exc.endpoint in ("token", "stable_token"):
+        return False  # an answer, or the token call failed: the business call never went out
+    return not isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+
+
 def http_status_error(status: int, *, endpoint: str) -> ApiError:
     """5xx/408/429 are passing trouble; any other non-200 status means our request is wrong."""
     if status >= 500 or status in (408, 429):
@@ -143,6 +155,7 @@ __all__ = [
     "error_for",
     "http_status_error",
     "mask",
+    "maybe_delivered",
     "raise_for_errcode",
     "seconds_to_next_minute",
     "seconds_to_shanghai_midnight",

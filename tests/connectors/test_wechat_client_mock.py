@@ -178,6 +178,7 @@ def test_discovery_against_mock(mock_server: MockServer, client: WeChatClient) -
 
 
 def test_custom_message_reaches_mock(mock_server: MockServer, client: WeChatClient) -> None:
+    mock_server.state.add_user_message("o_demo_1", "你好")  # opens the 48-hour window
     client.send_custom_text("o_demo_1", "您好，我们已收到")
     msgs = HTTP.get(mock_server.url + "/_mock/custom/messages").json()["messages"]
     assert msgs[0]["touser"] == "o_demo_1"

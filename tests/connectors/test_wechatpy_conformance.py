@@ -48,3 +48,77 @@ def test_wechatpy_default_index_hits_the_off_by_one(mock_server: MockServer) -> 
     with pytest.raises(WeChatClientException) as info:
         client.material.list_comment(mid)  # type: ignore[attr-defined]  # index=1, count=50
     assert info.value.errcode == 88001
+
+
+# ---------------------------------------------------------------------------------------------
+# Message push: our decoder against wechatpy's encryption, the mock's pushes against its parser.
+
+PUSH_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+PUSH_TOKEN = "tok123"
+NOW = 1_700_000_000
+
+
+def _text_xml(content: str) -> str:
+    return ("<xml><ToUserName><![CDATA[gh_0000000000mk]]></ToUserName>"
+            "<FromUserName><![CDATA[o_reader]]></FromUserName>"
+            f"<CreateTime>{NOW}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{content}]]></Content><MsgId>1234567890123456</MsgId></xml>")
+
+
+def test_push_decoder_opens_wechatpy_encrypted_messages() -> None:
+    from wechatpy.crypto import WeChatCrypto
+
+    from bot.errors import PushRejected
+    from connectors.wechat.push import PushSettings, decode_push, sign
+
+    envelope = WeChatCrypto(PUSH_TOKEN, PUSH_KEY, DEFAULT_APPID).encrypt_message(
+        _text_xml("电话 13800000000"), "98765", str(NOW))
+    import xmltodict
+
+    fields = xmltodict.parse(envelope)["xml"]
+    query = {"timestamp": str(NOW), "nonce": "98765", "encrypt_type": "aes",
+             "msg_signature": fields["MsgSignature"], "signature": sign(PUSH_TOKEN, str(NOW), "98765")}
+    settings = PushSettings(PUSH_TOKEN, DEFAULT_APPID, "safe", PUSH_KEY)
+    msg = decode_push(settings, query, envelope.encode(), now=NOW)
+    assert (msg.from_user, msg.content, msg.msg_id) == ("o_reader", "电话 13800000000",
+                                                        1234567890123456)
+    other = WeChatCrypto(PUSH_TOKEN, PUSH_KEY, "wx1111111111111111").encrypt_message(
+        _text_xml("x"), "98765", str(NOW))
+    query["msg_signature"] = xmltodict.parse(other)["xml"]["MsgSignature"]
+    with pytest.raises(PushRejected) as info:  # another account's appid inside
+        decode_push(settings, query, other.encode(), now=NOW)
+    assert info.value.reason == "decrypt"
+
+
+@pytest.mark.parametrize("mode", ["plaintext", "compatible", "safe"])
+def test_mock_pushes_are_accepted_by_wechatpy(tmp_path: object, mode: str) -> None:
+    from pathlib import Path
+
+    from wechatpy import parse_message
+    from wechatpy.crypto import WeChatCrypto
+    from wechatpy.utils import check_signature
+
+    seen: list[httpx.Request] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="success")
+
+    with MockServer(Path(str(tmp_path)) / "m.db",
+                    push_transport=httpx.MockTransport(receive)) as srv:
+        httpx.post(srv.url + "/_mock/push", json={
+            "url": "http://bot.test/wechat/main", "token": PUSH_TOKEN, "mode": mode,
+            "encoding_aes_key": PUSH_KEY if mode != "plaintext" else ""}).raise_for_status()
+        out = httpx.post(srv.url + "/_mock/messages",
+                         json={"openid": "o_reader", "content": "我的电话 13800000000"}).json()
+    [req] = seen
+    q = dict(req.url.params)
+    check_signature(PUSH_TOKEN, q["signature"], q["timestamp"], q["nonce"])  # raises if wrong
+    xml = req.content.decode()
+    if mode != "plaintext":
+        xml = WeChatCrypto(PUSH_TOKEN, PUSH_KEY, DEFAULT_APPID).decrypt_message(
+            xml, q["msg_signature"], q["timestamp"], q["nonce"])
+    msg = parse_message(xml)
+    assert msg.type == "text" and msg.source == "o_reader"
+    assert msg.content == "我的电话 13800000000" and msg.id == out["msg_id"]
+    assert msg.target == "gh_0000000000mk"

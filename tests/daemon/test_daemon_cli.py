@@ -104,4 +104,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "summary" in out.output and "public replies" in out.output
     assert "urgent_auto" in out.output
+    assert "awaiting_contact → contact_received" in out.output  # the number came privately
+    assert "private messages    1" in out.output
     assert PHONE not in out.output
