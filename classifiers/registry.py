@@ -221,11 +221,4 @@ class Registry:
         return record
 
 
-def card_of(path: Path) -> dict[str, Any]:
-    """The card beside a model file, as the registry reads it."""
-    from classifiers.persist import read_card
-
-    return read_card(path)
-
-
-__all__ = ["BUNDLED", "CARD_FILE", "ENV", "Entry", "Registry", "check_version", "default_root"]
+__all__ = ["BUNDLED", "CARD_FILE", "LIVE_FILE", "SHADOW_FILE", "ENV", "Entry", "Registry", "check_version", "default_root"]

@@ -34,6 +34,7 @@ def desk_routes(desk: Desk) -> list[BaseRoute]:
         Route("/case/{case_id:int}", c["case_action"], methods=["POST"], name="case_action"),
         Route("/stream", s["stream"], name="stream"),
         Route("/stream/label", s["label"], methods=["POST"], name="label"),
+        Route("/stream/category", s["category"], methods=["POST"], name="category"),
         Route("/login", a["login_page"], name="login_page"),
         Route("/login", a["login"], methods=["POST"], name="login"),
         Route("/logout", a["logout"], methods=["POST"], name="logout"),

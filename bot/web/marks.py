@@ -1,4 +1,5 @@
-"""Editors' marks on comments: urgent (opens a case) or not urgent, kept as labels for retraining."""
+"""Editors' marks on comments: urgent (opens a case), not urgent, or the right category;
+kept as labels for retraining (``dianhua labels export``)."""
 
 from __future__ import annotations
 
@@ -19,15 +20,44 @@ class Marked:
     message: str
 
 
-def write_label(db: Database, comment_id: str, *, urgent: bool, editor: str, at: str) -> None:
-    """Upsert the editor's label for ``comment_id`` (inside the caller's transaction)."""
-    row = db.execute("select category from classifications where comment_id = ?",
+def write_label(db: Database, comment_id: str, *, urgent: bool | None, editor: str, at: str,
+                category: str | None = None) -> None:
+    """Upsert the editor's label for ``comment_id`` (inside the caller's transaction).
+
+    ``urgent=None`` keeps the urgency already recorded (a category correction only); a
+    ``category`` of None keeps the recorded one, else the classifier's. Every mark is also
+    appended to ``label_history``, so two editors who disagree are both on record.
+    """
+    old = db.execute("select urgent, category from labels where comment_id = ?",
                      [comment_id]).fetchone()
+    cls = db.execute("select category from classifications where comment_id = ?",
+                     [comment_id]).fetchone()
+    value = (old[0] if old else None) if urgent is None else 1 if urgent else 0
+    cat = category or (old[1] if old and old[1] else None) or (cls[0] if cls else "") or ""
     db.table("labels").upsert(
-        {"comment_id": comment_id, "urgent": 1 if urgent else 0,
-         "category": (row[0] if row else "") or "", "editor": editor, "at": at},
+        {"comment_id": comment_id, "urgent": value, "category": cat, "editor": editor, "at": at},
         pk="comment_id",
     )
+    db.execute(
+        "insert into label_history (comment_id, urgent, category, editor, at, kind) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [comment_id, None if urgent is None else value, cat, editor, at,
+         "category" if urgent is None else "urgent"],
+    )
+
+
+def set_category(store: Store, comment_id: str, category: str, *, editor: str) -> Marked:
+    """An editor corrects what a comment is about (one of the labeling guide's categories)."""
+    from classifiers.dataset import CATEGORIES
+
+    if category not in CATEGORIES:
+        raise CaseError(f"未知类别：{category}")
+    if store.comment(comment_id) is None:
+        raise CaseError("找不到这条留言")
+    with store.transaction() as db:
+        write_label(db, comment_id, urgent=None, editor=editor, at=iso(store.clock()),
+                    category=category)
+    return Marked(comment_id, False, None, f"类别已改为「{category}」")
 
 
 def mark_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
@@ -64,4 +94,4 @@ def mark_not_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: s
     return Marked(comment_id, False, None, "已标记为不紧急")
 
 
-__all__ = ["Marked", "mark_not_urgent", "mark_urgent", "write_label"]
+__all__ = ["Marked", "mark_not_urgent", "mark_urgent", "set_category", "write_label"]
