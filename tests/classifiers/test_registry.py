@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TINY_PARAMS, fixed_clock
 
 from bot.cli import main
+from classifiers.features import FeatureParams
 from classifiers.registry import Registry
-from classifiers.train import TrainResult, train
+from classifiers.train import TrainParams, TrainResult, train
+
+TINY_PARAMS = TrainParams(features=FeatureParams(min_df=1), calibration_folds=3)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def shuffled(fixture_splits: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         for r, y in zip(rows, ys, strict=True):
             fh.write(json.dumps({**r, "urgent": y}, ensure_ascii=False) + "\n")
     out = tmp_path_factory.mktemp("shuffled-model")
-    return train(data, out, params=TINY_PARAMS, clock=fixed_clock, progress=lambda _m: None)
+    return train(data, out, params=TINY_PARAMS, progress=lambda _m: None)
 
 
 @pytest.fixture
