@@ -50,6 +50,8 @@ def routes(desk: Desk) -> dict[str, Handler]:
         f = _filters({k: str(form.get(k) or "") for k in ("band", "category", "q")})
         back = "/stream" + ("?" + urlencode({k: v for k, v in f.items() if v}) if any(
             f.values()) else "")
+        if str(form.get("back") or "") == "/model":
+            back = "/model"
         try:
             if urgent:
                 result = mark_urgent(desk.store, desk.cases, comment_id, editor=editor)
