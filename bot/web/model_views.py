@@ -82,7 +82,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
             shadow = reg.shadow()
             if shadow and _DIR.match(str(shadow.get("version", ""))):
                 sv = shadow["version"]
-                sub = f"compare-{live}"
+                sub = f"compare-{live_name}"
                 if _DIR.match(sub):
                     compare = _plots(reg.folder(sv) / sub, f"/model/plot/{sv}/{sub}")
             history = list(reversed(reg.history()))[:10]
