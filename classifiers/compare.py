@@ -12,8 +12,11 @@ Slices: each whole set, and within the authored test split each tag with at leas
 :data:`MIN_SLICE_URGENT` urgent comments.
 
 **The gate** (``promote`` refuses unless ``--force`` with a reason): B loses a slice when it
-catches fewer of its urgent comments at ``review`` than A does; and B must not drop a real
-request that A puts at ``review`` or above below ``review``.
+catches fewer of its urgent comments at ``review`` than A does; on a whole set (with at least
+:data:`MIN_SLICE_URGENT` urgent comments) B also loses when its precision at ``auto`` falls
+below the 0.95 target that A meets (a model that flags everything keeps its recall but would
+answer publicly under jokes); and B must not drop a real request that A puts at ``review`` or
+above below ``review``.
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ import numpy as np
 
 from bot import pii
 from classifiers.dataset import Example, read_jsonl
-from classifiers.metrics import at_threshold
+from classifiers.metrics import TARGETS, at_threshold
 from classifiers.model import UrgencyModel
 from classifiers.paths import REPO_DIR
 from classifiers.prediction import band_for
 
 MIN_SLICE_URGENT = 10
+AUTO_PRECISION = TARGETS["auto"]["min_precision"]  # 0.95: public replies under non-requests
 REAL_REQUESTS_ENV = "DIANHUA_REAL_REQUESTS"
 REAL_REQUESTS = "real-requests"
 
@@ -67,9 +71,17 @@ class Slice:
     a: Side
     b: Side
 
+    whole: bool = False  # a whole set (not a tag within one)
+
     @property
     def lost(self) -> bool:
         return self.b.caught < self.a.caught
+
+    @property
+    def lost_auto(self) -> bool:
+        """A whole set where B's public replies fall below the precision target A meets."""
+        return (self.whole and self.urgent >= MIN_SLICE_URGENT
+                and self.a.precision_auto >= AUTO_PRECISION > self.b.precision_auto)
 
 
 @dataclass
@@ -91,6 +103,11 @@ class Comparison:
             for s in self.slices if s.lost
         ]
         out += [
+            f"slice {s.name!r}: precision at auto {s.a.precision_auto:.3f} → "
+            f"{s.b.precision_auto:.3f} (below the {AUTO_PRECISION:.2f} target the live model meets)"
+            for s in self.slices if s.lost_auto
+        ]
+        out += [
             f"real request {d['id']} drops below review ({d['score_a']:.3f} → {d['score_b']:.3f})"
             for d in self.dropped_requests
         ]
@@ -99,7 +116,8 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return {
             "a": self.a, "b": self.b, "thresholds": self.thresholds,
-            "slices": [{**asdict(s), "lost": s.lost} for s in self.slices],
+            "slices": [{**asdict(s), "lost": s.lost, "lost_auto": s.lost_auto}
+                       for s in self.slices],
             "band_changes": self.changes, "dropped_real_requests": self.dropped_requests,
             "notes": self.notes, "refusals": self.refusals(),
         }
@@ -162,7 +180,7 @@ def compare(a: UrgencyModel, b: UrgencyModel, sets: dict[str, list[Example]],
         for label, idx in groups:
             out.slices.append(Slice(label, len(idx), int(y[idx].sum()),
                                     _side(y[idx], sa[idx], a.thresholds),
-                                    _side(y[idx], sb[idx], b.thresholds)))
+                                    _side(y[idx], sb[idx], b.thresholds), whole=label == name))
         for i, r in enumerate(rows):
             ba = band_for(float(sa[i]), **a.thresholds)
             bb = band_for(float(sb[i]), **b.thresholds)
@@ -189,7 +207,7 @@ def render(c: Comparison, show: int = 20) -> str:
              f"{'slice':24}{'n':>6}{'urgent':>7}{'A rec@rev':>11}{'B rec@rev':>11}"
              f"{'A prec@auto':>13}{'B prec@auto':>13}"]
     for s in c.slices:
-        mark = "  LOST" if s.lost else ""
+        mark = "  LOST" if s.lost or s.lost_auto else ""
         lines.append(f"{s.name[:24]:24}{s.n:>6}{s.urgent:>7}{s.a.recall_review:>11.3f}"
                      f"{s.b.recall_review:>11.3f}{s.a.precision_auto:>13.3f}"
                      f"{s.b.precision_auto:>13.3f}{mark}")

@@ -102,3 +102,15 @@ def test_list_shadow_and_unknown_versions(reg: Registry, shuffled: TrainResult) 
     assert res.exit_code == 1 and "no model 'nope'" in res.output
     res = _run("model", "promote", "../etc", "--registry", str(reg.root))
     assert res.exit_code == 1 and "not a model version" in res.output
+
+
+def test_a_model_that_flags_everything_keeps_recall_but_loses_on_auto_precision() -> None:
+    from classifiers.compare import Comparison, Side, Slice
+
+    a, b = Side(382, 0.992, 378, 0.976), Side(382, 0.992, 723, 0.396)
+    whole = Slice("test", 1004, 385, a, b, whole=True)
+    tag = Slice("test:dialect", 38, 21, a, b)
+    c = Comparison("A", "B", slices=[whole, tag])
+    assert not whole.lost and whole.lost_auto and not tag.lost_auto
+    assert c.refusals() == ["slice 'test': precision at auto 0.976 → 0.396 (below the 0.95 "
+                            "target the live model meets)"]
