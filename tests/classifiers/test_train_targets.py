@@ -11,6 +11,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -30,8 +31,7 @@ def test_resplit_with_out_leaves_the_data_folder_alone(tmp_path: Path) -> None:
     shutil.copy(FIXTURE, data / "corpus" / "part-x.jsonl")
     before = sorted(p.name for p in data.iterdir())
     out = tmp_path / "side"
-    res = CliRunner().invoke(main, ["train", "--data", str(data), "--resplit", "--quick",
-                                    "--out", str(out)])
+    res = CliRunner().invoke(main, ["train", "--data", str(data), "--resplit", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in data.iterdir()) == before  # no train/valid/test.jsonl here
     assert {"train.jsonl", "valid.jsonl", "test.jsonl"} <= {
@@ -40,14 +40,19 @@ def test_resplit_with_out_leaves_the_data_folder_alone(tmp_path: Path) -> None:
 
 
 def test_train_without_out_goes_to_the_registry_not_the_bundled_model(
-    fixture_splits: Path, tmp_path: Path
+    fixture_splits: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bundled = _digest(BUNDLED_DIR)
-    reg = tmp_path / "models"
-    res = CliRunner().invoke(main, ["train", "--data", str(fixture_splits), "--quick",
-                                    "--registry", str(reg)])
+    import classifiers.paths
+
+    bundled = tmp_path / "bundled"  # a stand-in, so a regression cannot hurt the real one
+    shutil.copytree(BUNDLED_DIR, bundled, ignore=shutil.ignore_patterns("previous"))
+    monkeypatch.setattr(classifiers.paths, "BUNDLED_DIR", bundled)
+    monkeypatch.chdir(tmp_path)  # the registry defaults to ./models
+    before = _digest(bundled)
+    res = CliRunner().invoke(main, ["train", "--data", str(fixture_splits)])
     assert res.exit_code == 0, res.output
-    assert _digest(BUNDLED_DIR) == bundled
+    assert _digest(bundled) == before
+    reg = tmp_path / "models"
     (version,) = [p.name for p in reg.iterdir() if p.is_dir()]
     assert (reg / version / "urgent.skops").is_file()
     assert (reg / version / "plots" / "validation-calibration.png").read_bytes()[:4] == b"\x89PNG"
@@ -57,6 +62,22 @@ def test_train_without_out_goes_to_the_registry_not_the_bundled_model(
                                       "--registry", str(reg)])
     assert again.exit_code == 1 and "already exists" in again.output
     assert [p.name for p in reg.iterdir() if p.is_dir()] == [version]
+
+
+def test_replace_bundled_keeps_the_previous_model(
+    fixture_splits: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import classifiers.paths
+
+    bundled = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_DIR, bundled, ignore=shutil.ignore_patterns("previous"))
+    monkeypatch.setattr(classifiers.paths, "BUNDLED_DIR", bundled)
+    before = _digest(bundled)
+    res = CliRunner().invoke(main, ["train", "--data", str(fixture_splits), "--quick",
+                                    "--replace-bundled"])
+    assert res.exit_code == 0, res.output
+    assert _digest(bundled / "previous") == before
+    assert _digest(bundled)["urgent.skops"] != before["urgent.skops"]
 
 
 def test_replace_bundled_and_out_exclude_each_other(tmp_path: Path) -> None:
