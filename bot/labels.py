@@ -5,7 +5,7 @@ cases and returns three lists of rows:
 
 * ``labels``    one row per comment an editor marked: the corpus format (``id``, ``text``,
   ``urgent``, ``category``, ``tags``) with phone and ID numbers masked (:func:`bot.pii.mask`),
-  plus provenance: ``date`` (of the mark), ``account``, ``editor``, ``model_version``,
+  plus provenance: ``date`` (of the mark), ``comment_date`` (when it was written), ``account``, ``editor``, ``model_version``,
   ``score`` and ``band`` (what the live model said when the comment came in);
 * ``implicit``  comments whose case was resolved (someone was helped) and that no editor
   marked: ``urgent: 1``, ``implicit: true``, tag ``implicit``;
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import pii
+from bot.clock import from_unix, iso
 from bot.store import Store
 from classifiers.dataset import CATEGORIES
 
@@ -50,7 +51,9 @@ class Export:
 
 
 def _provenance(row: dict[str, Any]) -> dict[str, Any]:
+    created = row.get("create_time")
     return {
+        "comment_date": iso(from_unix(int(created))) if created else None,
         "account": row.get("account") or "",
         "model_version": row.get("model_version") or "",
         "score": round(float(row["score"]), 4) if row.get("score") is not None else None,
@@ -71,6 +74,7 @@ def export_labels(store: Store) -> Export:
     conflicted = {cid for cid, marks in latest.items() if len({v for v, _ in marks.values()}) > 1}
     rows = store.query(
         "select l.comment_id, l.urgent, l.category, l.editor, l.at, m.content, m.account, "
+        "m.create_time, "
         "cl.model_version, cl.score, cl.band, cl.category as model_category "
         "from labels l join comments m on m.id = l.comment_id "
         "left join classifications cl on cl.comment_id = l.comment_id order by l.at, l.comment_id"
@@ -98,7 +102,8 @@ def export_labels(store: Store) -> Export:
             "id": f"real:{cid}", "text": text, "urgent": int(r["urgent"]), "category": category,
             "tags": ["real", "editor"], "date": r["at"], "editor": r["editor"], **_provenance(r)})
     resolved = store.query(
-        "select c.comment_id, c.resolved_at, c.outcome, m.content, m.account, cl.model_version, "
+        "select c.comment_id, c.resolved_at, c.outcome, m.content, m.account, m.create_time, "
+        "cl.model_version, "
         "cl.score, cl.band, cl.category from cases c join comments m on m.id = c.comment_id "
         "left join classifications cl on cl.comment_id = c.comment_id "
         "where c.status = 'resolved' order by c.resolved_at, c.id"

@@ -11,7 +11,7 @@ Rules (see docs/training.md, "the analysts' loop"):
   :func:`classifiers.dataset.dedupe_key`) equals a validation or test comment is dropped, so a
   test comment cannot come back through the desk.
 * **Kept apart by date.** The newest :data:`REAL_TEST_SHARE` of the added editors' labels (by
-  ``date``) are held out as the *real-comment test set* (``real_test.jsonl`` beside the model);
+  ``comment_date``, when the comment was written; else ``date``, when it was marked) are held out as the *real-comment test set* (``real_test.jsonl`` beside the model);
   the model trains on the older ones. Implicit positives are never held out (they are not an
   editor's judgement).
 * **Weights.** An editor's label counts :data:`EDITOR_WEIGHT` times an authored comment (real
@@ -64,7 +64,9 @@ def read_added(paths: Sequence[Path]) -> tuple[list[Added], list[Problem]]:
                     problems.append(Problem(file=str(path), line=n, column=None, field="date",
                                             message="missing (needed to hold the newest apart)"))
                     continue
-                rows.append(Added(got, date, bool(extra.get("implicit")), path.name))
+                written = extra.get("comment_date")
+                when = written if isinstance(written, str) and written else date
+                rows.append(Added(got, when, bool(extra.get("implicit")), path.name))
     return rows, problems
 
 
