@@ -103,3 +103,53 @@ def test_promote_switches_models_without_restart_and_no_comment_is_lost_or_redon
     assert daemon.store.query(
         "select count(*) as n from (select key from outbox group by key having count(*) > 1)"
     )[0]["n"] == 0
+
+
+def test_the_running_scheduler_switches_the_model_in_the_background(
+    tmp_path: Path, models: tuple[Path, str, str]
+) -> None:
+    """The real thing: daemon.start() (APScheduler jobs, real clock); promote; it switches."""
+    import threading
+
+    src, good, bad = models
+    shutil.copytree(src, tmp_path / "models")
+    reg = Registry(tmp_path / "models")
+    reg.set_live(good, by="test")
+    mock = MockServer(tmp_path / "mock.db").start()
+    article = mock.state.add_article("关于核酸检测安排的通知")
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(ROOT / "rules.yaml", rules)
+    cfg = Config(accounts=(AccountConfig(name="main", base_url=mock.url),), db=tmp_path / "d.db",
+                 rules=rules, model_registry=reg.root, wecom_base_url=mock.url,
+                 polling=PollSchedule(fast_seconds=1, normal_seconds=1, slow_seconds=1),
+                 tick_seconds=0.2, rules_reload_seconds=0.2, http_enabled=False, log_file=None)
+    seen: list[tuple[str, str]] = []
+    counts = {3: threading.Event(), 6: threading.Event()}
+    switched = threading.Event()
+
+    def on_outcome(outcome: object, row: dict) -> None:  # type: ignore[type-arg]
+        seen.append((row["id"], outcome.prediction.model_version))  # type: ignore[attr-defined]
+        if len(seen) in counts:
+            counts[len(seen)].set()
+
+    daemon = Daemon(cfg, on_outcome=on_outcome)
+    recorded = daemon.models._on_switch
+    daemon.models._on_switch = lambda old, new: (recorded(old, new) if recorded else None,
+                                                 switched.set())
+    try:
+        daemon.start()
+        for i, t in enumerate(TEXTS[:3]):
+            mock.state.add_comment(*article, f"oRun{i}", t)
+        assert counts[3].wait(60), "the first comments were not processed"
+        reg.set_live(bad, by="test")
+        assert switched.wait(60), "the daemon did not pick up the promoted model"
+        for i, t in enumerate(TEXTS[3:]):
+            mock.state.add_comment(*article, f"oRun{i + 3}", t)
+        assert counts[6].wait(60), "the later comments were not processed"
+    finally:
+        daemon.stop()
+        daemon.shutdown()
+        mock.stop()
+    assert [v for _, v in seen] == [good] * 3 + [bad] * 3
+    assert len({c for c, _ in seen}) == 6  # none processed twice
+    assert daemon.store.get_meta("model_live") == bad
