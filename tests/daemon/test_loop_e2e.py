@@ -13,6 +13,7 @@ needs no sleeps; the scheduler runs the same methods.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -193,6 +194,10 @@ def test_editors_marks_retrain_compare_promote_and_the_running_daemon_switches(
             page.goto(url + "/model")
             expect(page.locator("#live-version")).to_have_text(b)
             expect(page.locator("#model-card")).to_contain_text("real labels")
+            target = os.environ.get("DESK_SCREENSHOTS")  # docs/screenshots/model.png
+            if target:
+                Path(target).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(target) / "model.png"), full_page=True)
         finally:
             browser.close()
 
