@@ -179,10 +179,21 @@ def promote(version: str, registry: Path | None, test_file: Path | None,
         live = reg.live_version()
         if version == live:
             raise click.ClickException(f"{version} is already live")
-        result, _paths = _run_compare(reg, live, version, test_file, real_files, real_requests,
-                                      out_dir)
-        click.echo(render(result, show))
-        refusals = result.refusals()
+        from bot.errors import ModelError
+
+        reg.entry(version)  # the candidate must exist, whatever happens to the live one
+        try:
+            result, _paths = _run_compare(reg, live, version, test_file, real_files,
+                                          real_requests, out_dir)
+        except ModelError as exc:
+            if not force:
+                raise click.ClickException(
+                    f"cannot compare {version} with the live model {live}: {exc}\n"
+                    "(replace it anyway with --force --reason \"…\"; it is logged)") from exc
+            refusals = [f"no comparison: {exc}"]
+        else:
+            click.echo(render(result, show))
+            refusals = result.refusals()
         if refusals and not force:
             click.echo("")
             raise click.ClickException(

@@ -73,6 +73,13 @@ def test_promote_refuses_a_model_trained_on_shuffled_labels_and_names_the_slice(
     res = _run("model", "rollback", "--registry", str(reg.root))
     assert res.exit_code == 0 and reg.live_version() == good
 
+    # the live model's files are gone: promote says so, and --force --reason still works
+    shutil.rmtree(reg.folder(good))
+    res = _run("model", "promote", bad, *common)
+    assert res.exit_code == 1 and f"cannot compare {bad} with the live model {good}" in res.output
+    res = _run("model", "promote", bad, "--force", "--reason", "live model lost", *common)
+    assert res.exit_code == 0 and reg.live_version() == bad, res.output
+
 
 def test_compare_prints_slices_band_changes_and_writes_pictures(
     reg: Registry, tiny: TrainResult, shuffled: TrainResult, fixture_splits: Path, tmp_path: Path
