@@ -258,14 +258,29 @@ def status_name(status: str) -> str:
     return f"“{STATUS_LABELS.get(status, status)}”（{status}）"
 
 
-def write_label(db: Database, comment_id: str, *, urgent: bool, editor: str, at: str) -> None:
-    """Upsert the editor's label for ``comment_id`` (inside the caller's transaction)."""
-    row = db.execute("select category from classifications where comment_id = ?",
+def write_label(db: Database, comment_id: str, *, urgent: bool | None, editor: str, at: str,
+                category: str | None = None) -> None:
+    """Upsert the editor's label for ``comment_id`` (inside the caller's transaction).
+
+    ``urgent=None`` keeps the urgency already recorded (a category correction only); a
+    ``category`` of None keeps the recorded one, else the classifier's. Every mark is also
+    appended to ``label_history``, so two editors who disagree are both on record.
+    """
+    old = db.execute("select urgent, category from labels where comment_id = ?",
                      [comment_id]).fetchone()
+    cls = db.execute("select category from classifications where comment_id = ?",
+                     [comment_id]).fetchone()
+    value = (old[0] if old else None) if urgent is None else 1 if urgent else 0
+    cat = category or (old[1] if old and old[1] else None) or (cls[0] if cls else "") or ""
     db.table("labels").upsert(
-        {"comment_id": comment_id, "urgent": 1 if urgent else 0,
-         "category": (row[0] if row else "") or "", "editor": editor, "at": at},
+        {"comment_id": comment_id, "urgent": value, "category": cat, "editor": editor, "at": at},
         pk="comment_id",
+    )
+    db.execute(
+        "insert into label_history (comment_id, urgent, category, editor, at, kind) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [comment_id, None if urgent is None else value, cat, editor, at,
+         "category" if urgent is None else "urgent"],
     )
 
 

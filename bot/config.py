@@ -6,7 +6,7 @@ With no file at all, dianhua runs against the local mock (``http://127.0.0.1:876
 
 Environment overrides (applied after the file): ``DIANHUA_WECHAT_BASE_URL``,
 ``DIANHUA_WECHAT_APPID``, ``DIANHUA_WECHAT_SECRET`` (first account), ``DIANHUA_DB``,
-``DIANHUA_RULES``, ``DIANHUA_MODEL``, ``DIANHUA_WECOM_BASE_URL`` and ``DIANHUA_WECOM_KEY_<GROUP>``
+``DIANHUA_RULES``, ``DIANHUA_MODEL``, ``DIANHUA_MODELS`` (the model registry), ``DIANHUA_WECOM_BASE_URL`` and ``DIANHUA_WECOM_KEY_<GROUP>``
 (a department group's robot key, e.g. ``DIANHUA_WECOM_KEY_DUTY``).
 
 Every problem is reported with file, line and field, like ``rules check`` does, e.g.
@@ -67,6 +67,7 @@ class Config:
     db: Path = Path("var/dianhua.db")
     rules: Path = Path("rules.yaml")
     model: Path | None = None
+    model_registry: Path | None = None  # folder whose live.json the daemon follows (None: pinned)
     polling: PollSchedule = PollSchedule()
     tick_seconds: float = 1.0
     discover_minutes: float = 2.0
@@ -91,7 +92,7 @@ class Config:
 _SCHEMA: dict[str, Any] = {
     "storage": {"db": str},
     "rules": {"path": str, "reload_seconds": "pos"},
-    "model": {"path": str},
+    "model": {"path": str, "registry": str},
     "polling": {
         "fast_seconds": "pos", "normal_seconds": "pos", "slow_seconds": "pos",
         "fast_for_hours": "pos", "normal_for_hours": "pos", "stop_after_days": "pos",
@@ -302,6 +303,8 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         db=_path(env.get("DIANHUA_DB") or _section(data, "storage").get("db", "var/dianhua.db")),
         rules=_path(env.get("DIANHUA_RULES") or _section(data, "rules").get("path", "rules.yaml")),
         model=_path(model) if model else None,
+        model_registry=_path(env.get("DIANHUA_MODELS") or _section(data, "model").get(
+            "registry", "models")),
         polling=schedule,
         tick_seconds=float(polling.get("tick_seconds", 1.0)),
         discover_minutes=float(polling.get("discover_minutes", 2.0)),

@@ -50,11 +50,13 @@ class Daemon:
         self.store = Store(config.db, clock=clock)
         self.cases = CaseBook(self.store, config.cases)
         self.rules = RulesHolder(config.rules)
-        if model is None:
-            from classifiers import load_model
+        from bot.model_holder import ModelHolder
 
-            model = load_model(config.model)
-        self.model = model
+        # the live model: follows models/live.json when a registry is configured
+        self.models = ModelHolder(registry=config.model_registry, fallback=config.model,
+                                  model=model, on_switch=self._on_model_switch)
+        self._shadow_since: dict[str, str] = {}
+        self.store.set_meta("model_live", self.models.version)
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         self.clients = {
             acc.name: WeChatClient(
@@ -73,7 +75,7 @@ class Daemon:
         self.metrics = Metrics(self.store, self._poll_lag)
         self._user_outcome = on_outcome
         self.pipeline = Pipeline(
-            self.store, self.model, lambda: self.rules.current, clock=clock,
+            self.store, self.models, lambda: self.rules.current, clock=clock,
             duty_group=config.cases.duty_group, on_outcome=self._on_outcome,
         )
         self.poller = Poller(
@@ -171,10 +173,35 @@ class Daemon:
                           model_version=str(getattr(self.model, "version", "") or ""),
                           started_at=self.started_at)
 
+    @property
+    def model(self) -> Any:
+        """The live model (it may change while the daemon runs; see bot/model_holder.py)."""
+        return self.models.current
+
+    def reload_model(self) -> None:
+        """Follow the registry's live.json / shadow.json; score new comments in shadow."""
+        self.models.check()
+        shadow = self.models.shadow
+        if shadow is None:
+            return
+        version = self.models.shadow_version
+        if version not in self._shadow_since:
+            self._shadow_since = {version: self.store.now()}
+            self.store.set_meta("model_shadow", version)
+        from bot.shadow import score_shadow
+
+        while score_shadow(self.store, shadow, self._shadow_since[version], self.store.now()):
+            if self._stop.is_set():
+                break
+
+    def _on_model_switch(self, old: str, new: str) -> None:
+        self.store.set_meta("model_live", new)
+
     def tick(self) -> None:
         """One round of every job, in the foreground."""
         self.heartbeat()
         self.reload_rules()
+        self.reload_model()
         self.poll()
         self.send()
         self.check_deadlines()
@@ -190,6 +217,7 @@ class Daemon:
                 Job("send", self.send, c.tick_seconds),
                 Job("rules", self.reload_rules, c.rules_reload_seconds),
                 Job("heartbeat", self.heartbeat, 5.0),
+                Job("model", self.reload_model, c.rules_reload_seconds),
                 Job("deadlines", self.check_deadlines, c.deadline_check_seconds),
                 Job("discover", self.discover, c.discover_minutes * 60, jitter=5),
             ]
@@ -292,6 +320,9 @@ class Daemon:
             "status": "ok" if ok else "degraded",
             "rules_version": self.rules.current.version,
             "rules_error": self.rules.last_error,
+            "model_version": self.models.version,
+            "model_error": self.models.last_error,
+            "shadow_model": self.models.shadow_version or None,
             "poll_lag_seconds": lag,
             "uptime_seconds": (self.clock() - self.started_at) / timedelta(seconds=1),
         }

@@ -9,7 +9,8 @@ Tables (see docs/architecture.md for every column):
 * ``outbox``          side effects to perform (reply, notify, feature, unfeature), exactly once
 * ``cases``           one per person's request; ``case_events`` is its audit trail
 * ``breaches``        deadline breaches, recorded (and notified) once
-* ``labels``          editors' corrections, kept for retraining
+* ``labels``          editors' corrections, kept for retraining (``label_history``: every mark)
+* ``shadow_scores``   a shadowed candidate model's score for each new comment (never acted on)
 
 Writes are idempotent: comments are keyed by ``account:msg_data_id:index:user_comment_id``
 and inserted with ``ignore``; a comment is processed once because its classification row, its
@@ -216,6 +217,27 @@ def m004_hot_path_indexes(db: Database) -> None:
 def m006_case_events_by_comment(db: Database) -> None:
     """The desk's stream shows which case a follow-up was attached to."""
     db.table("case_events").create_index(["comment_id"], if_not_exists=True)
+
+
+@MIGRATIONS()
+def m008_analysts_loop(db: Database) -> None:
+    """Every editor's mark kept (conflicts stay visible), and a candidate model's shadow scores."""
+    db.table("label_history").create(
+        {"id": int, "comment_id": str, "urgent": int, "category": str, "editor": str,
+         "at": str, "kind": str},  # kind: urgent | category
+        pk="id",
+    )
+    db.table("label_history").create_index(["comment_id"])
+    db.execute(
+        "insert into label_history (comment_id, urgent, category, editor, at, kind) "
+        "select comment_id, urgent, category, editor, at, 'urgent' from labels"
+    )
+    db.table("shadow_scores").create(
+        {"comment_id": str, "model_version": str, "score": float, "band": str, "category": str,
+         "live_version": str, "live_score": float, "live_band": str, "at": str},
+        pk=("comment_id", "model_version"),
+    )
+    db.table("shadow_scores").create_index(["model_version", "at"])
 
 
 @MIGRATIONS()

@@ -129,8 +129,17 @@ def train(
     userdict: str | Path | None = None,
     clock: Callable[[], datetime] | None = None,
     progress: Progress | None = None,
+    added: Sequence[Example] = (),
+    added_weights: Sequence[float] = (),
+    added_files: Sequence[Path] = (),
+    real_test: Sequence[Example] = (),
 ) -> TrainResult:
-    """Fit, choose thresholds on valid, score test, and (when ``out_path``) save model + card."""
+    """Fit, choose thresholds on valid, score test, and (when ``out_path``) save model + card.
+
+    ``added`` (real labels, :mod:`classifiers.added`) join the training split only, each with
+    its weight from ``added_weights``; ``real_test`` (the newest real labels) is scored for the
+    card and never trained on. With ``out_path`` the plots go to ``<out>/plots/``.
+    """
     say: Progress = progress or (lambda msg: logger.info(msg))
     params = params or TrainParams()
     data = Path(data_dir) if data_dir is not None else DATA_DIR
@@ -146,14 +155,21 @@ def train(
 
     np.random.seed(seed)  # nothing below draws randomly; belt and braces
     pipe = build_pipeline(words, params, seed)
+    fit_rows = [*tr, *added]
+    fit_kw: dict[str, Any] = {}
+    if added:
+        say(f"adding {len(added)} real labels to training")
+        weights = np.array([1.0] * len(tr) + [float(w) for w in added_weights])
+        fit_kw = {"sample_weight": weights}
     say("fitting word + character features and the calibrated urgent model")
-    pipe.fit([r.text for r in tr], np.array([r.urgent for r in tr]))
-    x_tr = pipe[:-1].transform([r.text for r in tr])
+    pipe.fit([r.text for r in fit_rows], np.array([r.urgent for r in fit_rows]),
+             **{f"clf__{k}": v for k, v in fit_kw.items()})
+    x_tr = pipe[:-1].transform([r.text for r in fit_rows])
     say("fitting the category model")
     cat = LogisticRegression(
         C=params.category_C, class_weight="balanced", max_iter=5000, random_state=seed
     )
-    cat.fit(x_tr, [r.category for r in tr])
+    cat.fit(x_tr, [r.category for r in fit_rows], **fit_kw)
 
     say("choosing thresholds on the validation split")
     stub = {"thresholds": {"review": 0.5, "auto": 0.5}}
@@ -181,8 +197,14 @@ def train(
             4,
         )
 
+    real_metrics = None
+    if real_test:
+        y_rt = [r.urgent for r in real_test]
+        s_rt = probe.scores([r.text for r in real_test])
+        real_metrics = summary(y_rt, s_rt, **th)
+
     files = [data / f"{n}.jsonl" for n in SPLITS]
-    data_sha = file_sha256(files)
+    data_sha = file_sha256([*files, *added_files])
     card: dict[str, Any] = {
         "name": "dianhua urgent-request classifier",
         "version": f"{__version__}+{data_sha[:8]}.s{seed}",
@@ -192,6 +214,12 @@ def train(
             "sha256": data_sha,
             "files": {p.name: file_sha256([p]) for p in files},
             "userdict_sha256": file_sha256([dict_path]) if dict_path.is_file() else None,
+            **({"added": {
+                "files": {p.name: file_sha256([p]) for p in added_files},
+                "train": len(added), "urgent": sum(r.urgent for r in added),
+                "weights": sorted({float(w) for w in added_weights}),
+                "real_test": len(real_test),
+            }} if added_files else {}),
         },
         "counts": {"train": _counts(tr), "valid": _counts(va), "test": _counts(te)},
         "libraries": library_versions(),
@@ -200,7 +228,8 @@ def train(
         "threshold_policy": POLICY,
         "threshold_notes": list(choice.notes),
         "targets": TARGETS,
-        "metrics": {"validation": val_metrics, "test": test_metrics},
+        "metrics": {"validation": val_metrics, "test": test_metrics,
+                    **({"real_test": real_metrics} if real_metrics else {})},
         "targets_met_on_test": test_metrics["meets_targets"],
         "categories": [str(c) for c in cat.classes_],
         "platform": sys.platform,
@@ -213,7 +242,17 @@ def train(
             target = target / "urgent.skops"
         say(f"writing {target} and its card")
         model_path, card_path = save_model(model, target)
+        _draw(model, target.parent / "plots", {"validation": (y_va, s_va), "test": (y_te, s_te),
+              **({"real_test": (y_rt, s_rt)} if real_test else {})})
     return TrainResult(model=model, model_path=model_path, card_path=card_path)
+
+
+def _draw(model: UrgencyModel, out: Path, sets: dict[str, tuple[Any, Any]]) -> None:
+    """PR curve, calibration and score histograms of each scored set (``plots/``)."""
+    from classifiers.plots import Curve, draw_all
+
+    for name, (y, s) in sets.items():
+        draw_all(y, [Curve(model.version, s, model.thresholds)], out, name)
 
 
 __all__ = ["TrainParams", "TrainResult", "build_pipeline", "library_versions", "load_splits", "train"]

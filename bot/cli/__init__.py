@@ -25,6 +25,8 @@ _COMMANDS: dict[str, str] = {
     "cases": "bot.cli.cases_cmd:cases",
     "web": "bot.cli.web_cmd:web",
     "users": "bot.cli.web_cmd:users",
+    "labels": "bot.cli.labels_cmd:labels",
+    "model": "bot.cli.registry_cmd:model",
 }
 
 _HELP: dict[str, str] = {
@@ -39,6 +41,8 @@ _HELP: dict[str, str] = {
     "cases": "List, show and work cases.",
     "web": "Serve the editors' desk on its own.",
     "users": "Manage the editors who can sign in to the desk.",
+    "labels": "Export the editors' labels for retraining.",
+    "model": "The model registry: list, compare, promote, roll back, shadow.",
 }
 
 

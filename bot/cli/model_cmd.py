@@ -44,46 +44,56 @@ def _metrics_table(metrics: dict[str, Any], thresholds: dict[str, float]) -> str
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder with train/valid/test.jsonl. Default: the repo's data/.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Where to write urgent.skops + urgent.card.json (a folder or a .skops path). "
-                   "Default: classifiers/bundled/.")
+              help="A side model: write urgent.skops + card (and plots) to this folder. "
+                   "Default: a new models/<version>/ in the registry.")
+@click.option("--registry", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="DIANHUA_MODELS", show_envvar=True,
+              help="The model registry folder. Default: ./models.")
+@click.option("--replace-bundled", is_flag=True,
+              help="Overwrite classifiers/bundled/ (the previous model is kept in "
+                   "classifiers/bundled/previous/); with --resplit, rewrite DATA/*.jsonl.")
+@click.option("--add", "add_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Real labels (from `dianhua labels export`) to train on too; repeatable. "
+                   "Editors' labels weigh --add-weight, implicit positives 1; the newest 20% of "
+                   "editors' labels are held out as a real-comment test set.")
+@click.option("--add-weight", type=click.FloatRange(0.1, 100), default=2.0, show_default=True,
+              help="Weight of one editor's label relative to one authored comment.")
 @click.option("--seed", type=int, default=42, show_default=True,
               help="Seed; the same data and seed give the same predictions.")
 @click.option("--resplit", is_flag=True,
               help="First rebuild train/valid/test.jsonl from DATA/corpus/*.jsonl "
-                   "(dedupe + stratified split). Changes the test split: use only when the "
-                   "corpus changed.")
+                   "(dedupe + stratified split) into the model's folder (split/), or into DATA "
+                   "with --replace-bundled. Changes the test split: use only when the corpus "
+                   "changed.")
+@click.option("--quick", is_flag=True,
+              help="Tiny-data settings (min_df 1, 3 calibration folds): for tests and trials "
+                   "on small files, not for production.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool,
-          verbose: bool) -> None:
+def train(data_dir: Path | None, out: Path | None, registry: Path | None,
+          replace_bundled: bool, add_files: tuple[Path, ...], add_weight: float, seed: int,
+          resplit: bool, quick: bool, verbose: bool) -> None:
     """Train the urgent model and category head; choose thresholds on valid; report test.
+
+    The new model goes to the registry (models/<version>/) unless --out names a side folder;
+    nothing in the checkout changes unless --replace-bundled is given.
 
     \b
     Example:
-      dianhua train                       # data/ → classifiers/bundled/
-      dianhua train --out /tmp/m --seed 7 # a side model, the bundled one untouched
+      dianhua train                              # data/ → models/<version>/
+      dianhua train --add var/labels/labels.jsonl --add var/labels/implicit.jsonl
+      dianhua train --out /tmp/m --seed 7        # a side model
+      dianhua train --replace-bundled            # → classifiers/bundled/ (old one kept)
     """
     _setup_logs(verbose)
-    from loguru import logger
-
-    from classifiers.paths import BUNDLED_DIR, DATA_DIR
-    from classifiers.train import train as run_train
+    if out is not None and replace_bundled:
+        raise click.UsageError("--out and --replace-bundled exclude each other")
+    from classifiers.paths import DATA_DIR
 
     data = data_dir or DATA_DIR
     with _plain_errors():
-        if resplit:
-            from classifiers.dataset import build_splits
-
-            sources = sorted((data / "corpus").glob("*.jsonl"))
-            if not sources:
-                raise click.ClickException(f"no corpus files in {data / 'corpus'}")
-            logger.info("[split] {} corpus files → {}", len(sources), data)
-            summary = build_splits(sources, data, seed=seed)
-            logger.info("[split] {}", json.dumps(summary, ensure_ascii=False))
-        steps = iter(range(1, 100))
-        result = run_train(
-            data, out or BUNDLED_DIR, seed=seed,
-            progress=lambda msg: logger.info("[train {}/7] {}", next(steps), msg),
-        )
+        result, where = _train_to(data, out, registry, replace_bundled, add_files, add_weight,
+                                  seed, resplit, quick)
     card = result.model.card
     test = card["metrics"]["test"]
     click.echo(f"\nmodel {card['version']} → {result.model_path}")
@@ -95,6 +105,105 @@ def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool,
                f"average precision {test['average_precision']}:")
     click.echo(_metrics_table(test, card["thresholds"]))
     click.echo(f"category accuracy on test {test['category_accuracy']:.3f}")
+    real = card["metrics"].get("real_test")
+    if real:
+        click.echo(f"real-comment test set (newest labels, {real['n']} comments, "
+                   f"{real['urgent']} urgent): review recall {real['review']['recall']:.3f}, "
+                   f"auto precision {real['auto']['precision']:.3f}")
+    click.echo(f"plots: {result.model_path.parent / 'plots' if result.model_path else '-'}")
+    if where == "registry":
+        click.echo(f"next: dianhua model compare live {card['version']}  "
+                   f"# then: dianhua model promote {card['version']}")
+
+
+def _train_to(data: Path, out: Path | None, registry: Path | None, replace_bundled: bool,
+              add_files: tuple[Path, ...], add_weight: float, seed: int, resplit: bool,
+              quick: bool) -> tuple[Any, str]:
+    """Train into the registry, a side folder or (explicitly) the bundled folder."""
+    import shutil
+    import tempfile
+
+    from loguru import logger
+
+    from classifiers.added import read_added, split_added, weight_of
+    from classifiers.features import FeatureParams
+    from classifiers.paths import BUNDLED_DIR, CARD_FILE, MODEL_FILE, USERDICT
+    from classifiers.registry import Registry
+    from classifiers.train import TrainParams, load_splits
+    from classifiers.train import train as run_train
+
+    reg = Registry(registry)
+    if replace_bundled:
+        where, folder = "bundled", BUNDLED_DIR
+    elif out is not None:
+        where, folder = "out", (out.parent if out.suffix == ".skops" else out)
+    else:
+        reg.root.mkdir(parents=True, exist_ok=True)
+        where, folder = "registry", Path(tempfile.mkdtemp(prefix=".training-", dir=reg.root))
+    try:
+        split_dir = data
+        if resplit:
+            from classifiers.dataset import build_splits
+
+            sources = sorted((data / "corpus").glob("*.jsonl"))
+            if not sources:
+                raise click.ClickException(f"no corpus files in {data / 'corpus'}")
+            split_dir = data if where == "bundled" else folder / "split"
+            logger.info("[split] {} corpus files → {}", len(sources), split_dir)
+            summary = build_splits(sources, split_dir, seed=seed)
+            logger.info("[split] {}", json.dumps(summary, ensure_ascii=False))
+        userdict = data / "userdict.txt" if (data / "userdict.txt").is_file() else USERDICT
+        added: list[Any] = []
+        real: list[Any] = []
+        if add_files:
+            rows, problems = read_added(list(add_files))
+            if problems:
+                click.echo(f"--add: skipped {len(problems)} bad lines (first: {problems[0]})",
+                           err=True)
+            splits = load_splits(split_dir)
+            parts = split_added(rows, [*splits["valid"], *splits["test"]])
+            click.echo(f"--add: {len(rows)} labels read; {parts.leaked} dropped (same text as a "
+                       f"validation/test comment), {parts.duplicates} duplicates, "
+                       f"{parts.conflicts} in conflict dropped; {len(parts.train)} train, "
+                       f"{len(parts.real_test)} newest held out as the real-comment test set",
+                       err=True)
+            added, real = parts.train, parts.real_test
+        if where == "bundled" and (BUNDLED_DIR / MODEL_FILE).is_file():
+            keep = BUNDLED_DIR / "previous"
+            keep.mkdir(exist_ok=True)
+            for name in (MODEL_FILE, CARD_FILE):
+                shutil.copy2(BUNDLED_DIR / name, keep / name)
+            logger.info("kept the previous bundled model in {}", keep)
+        params = (TrainParams(features=FeatureParams(min_df=1), calibration_folds=3)
+                  if quick else None)
+        steps = iter(range(1, 100))
+        result = run_train(
+            split_dir, folder if out is None or out.suffix != ".skops" else out, seed=seed,
+            params=params, userdict=userdict,
+            progress=lambda msg: logger.info("[train {}/8] {}", next(steps), msg),
+            added=[a.example for a in added],
+            added_weights=[weight_of(a, add_weight) for a in added],
+            added_files=list(add_files), real_test=[a.example for a in real],
+        )
+        if real:
+            assert result.model_path is not None
+            with (result.model_path.parent / "real_test.jsonl").open("w", encoding="utf-8") as fh:
+                for a in real:
+                    row = json.loads(a.example.to_json())
+                    row["date"] = a.date
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if where == "registry":
+            version = result.model.version
+            target = reg.adopt(folder, version)
+            from classifiers.persist import load_model
+
+            result.model_path = target / MODEL_FILE
+            result.card_path = target / CARD_FILE
+            load_model(result.model_path)  # what was written loads back
+        return result, where
+    finally:
+        if where == "registry" and folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @click.command(name="eval")

@@ -72,7 +72,13 @@ def config_check(config_path: Path | None) -> None:
     try:
         from classifiers import load_model
 
-        model = load_model(cfg.model)
+        path = cfg.model
+        if cfg.model_registry is not None:  # a promoted model (models/live.json) goes first
+            from classifiers.registry import Registry
+
+            path = Registry(cfg.model_registry, bundled=cfg.model).live_path() \
+                if (cfg.model_registry / "live.json").is_file() else cfg.model
+        model = load_model(path)
         click.echo(f"model: ok (version {model.version})")
     except ModelError as exc:
         problems.append(f"model: {exc}")

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.clock import Clock
-from bot.web import auth, case_views, pages, stream_views
+from bot.web import auth, case_views, model_views, pages, stream_views
 from bot.web.desk import Desk
 from bot.web.render import STATIC
 from bot.web.security import SESSION_COOKIE, SecurityHeaders
@@ -26,6 +26,7 @@ def desk_routes(desk: Desk) -> list[BaseRoute]:
     p = pages.routes(desk)
     c = case_views.routes(desk)
     s = stream_views.routes(desk)
+    m = model_views.routes(desk)
     return [
         Route("/", p["queue"], name="queue"),
         Route("/api/queue", p["queue_json"], name="queue_json"),
@@ -34,6 +35,9 @@ def desk_routes(desk: Desk) -> list[BaseRoute]:
         Route("/case/{case_id:int}", c["case_action"], methods=["POST"], name="case_action"),
         Route("/stream", s["stream"], name="stream"),
         Route("/stream/label", s["label"], methods=["POST"], name="label"),
+        Route("/stream/category", s["category"], methods=["POST"], name="category"),
+        Route("/model", m["model"], name="model"),
+        Route("/model/plot/{version}/{sub}/{name}", m["plot"], name="model_plot"),
         Route("/login", a["login_page"], name="login_page"),
         Route("/login", a["login"], methods=["POST"], name="login"),
         Route("/logout", a["logout"], methods=["POST"], name="logout"),

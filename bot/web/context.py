@@ -124,8 +124,14 @@ def _model_card(config: Config) -> ModelCard | None:
         from classifiers.paths import DEFAULT_MODEL, card_path_for
 
         path = card_path_for(config.model or DEFAULT_MODEL)
+        registry = getattr(config, "model_registry", None)
+        if registry is not None:  # the promoted model, if any (models/live.json)
+            from classifiers.registry import Registry
+
+            reg = Registry(registry, bundled=config.model or DEFAULT_MODEL)
+            path = card_path_for(reg.live_path())
         return ModelCard(json.loads(path.read_text(encoding="utf-8")))
-    except (ImportError, OSError, ValueError) as exc:
+    except (ImportError, OSError, ValueError, DianhuaError) as exc:
         logger.warning("the desk could not read the model card: {}", exc)
         return None
 

@@ -1,4 +1,5 @@
-"""Editors' marks on comments: urgent (opens a case) or not urgent, kept as labels for retraining."""
+"""Editors' marks on comments: urgent (opens a case), not urgent, or the right category;
+kept as labels for retraining (``dianhua labels export``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ class Marked:
     urgent: bool
     case_id: int | None
     message: str
+
+
+def set_category(store: Store, comment_id: str, category: str, *, editor: str) -> Marked:
+    """An editor corrects what a comment is about (one of the labeling guide's categories)."""
+    from classifiers.dataset import CATEGORIES
+
+    if category not in CATEGORIES:
+        raise CaseError(f"未知类别：{category}")
+    if store.comment(comment_id) is None:
+        raise CaseError("找不到这条留言")
+    with store.transaction() as db:
+        write_label(db, comment_id, urgent=None, editor=editor, at=iso(store.clock()),
+                    category=category)
+    return Marked(comment_id, False, None, f"类别已改为「{category}」")
 
 
 def mark_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
@@ -91,4 +106,4 @@ def mark_duplicate(store: Store, cases: CaseBook, comment_id: str, *, editor: st
     return Marked(comment_id, True, case_id, f"案件 #{case_id} 已记为重复（{outcome}），未改动标注")
 
 
-__all__ = ["Marked", "mark_duplicate", "mark_not_urgent", "mark_urgent", "write_label"]
+__all__ = ["Marked", "mark_duplicate", "mark_not_urgent", "mark_urgent", "set_category", "write_label"]

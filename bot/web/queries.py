@@ -150,7 +150,7 @@ def stream(
         "select m.id, m.account, m.openid, m.content, m.create_time, m.received_at, m.state, "
         "a.title as article_title, cl.score, cl.band, cl.category, "
         "c.id as case_id, c.status as case_status, c.priority as case_priority, "
-        "l.urgent as label_urgent, l.editor as label_editor, "
+        "l.urgent as label_urgent, l.editor as label_editor, l.category as label_category, "
         "(select e.case_id from case_events e where e.comment_id = m.id and e.kind = 'attach' "
         "order by e.id desc limit 1) as attached_case_id "
         "from comments m left join articles a on a.id = m.article_id "

@@ -12,7 +12,7 @@ from bot.cases import CaseError
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
 from bot.web.desk import Desk
-from bot.web.marks import mark_duplicate, mark_not_urgent, mark_urgent
+from bot.web.marks import mark_duplicate, mark_not_urgent, mark_urgent, set_category
 
 BAND_CHOICES = (("", "全部"), ("auto", "紧急（自动）"), ("review", "待审核"), ("below", "普通"),
                 ("none", "未分类"))
@@ -34,8 +34,11 @@ def routes(desk: Desk) -> dict[str, Handler]:
     async def stream_page(request: Request) -> Response:
         f = _filters(dict(request.query_params))
         rows = queries.stream(desk.store, band=f["band"], category=f["category"], text=f["q"])
+        from classifiers.dataset import CATEGORIES
+
         return desk.render(request, "stream.html", title="留言流", rows=rows, filters=f,
                            bands=BAND_CHOICES, categories=queries.categories(desk.store),
+                           all_categories=CATEGORIES,
                            back=urlencode({k: v for k, v in f.items() if v}))
 
     @guard
@@ -48,6 +51,8 @@ def routes(desk: Desk) -> dict[str, Handler]:
         f = _filters({k: str(form.get(k) or "") for k in ("band", "category", "q")})
         back = "/stream" + ("?" + urlencode({k: v for k, v in f.items() if v}) if any(
             f.values()) else "")
+        if str(form.get("back") or "") == "/model":
+            back = "/model"
         try:
             if mark == "dup":
                 result = mark_duplicate(desk.store, desk.cases, comment_id, editor=editor)
@@ -63,7 +68,25 @@ def routes(desk: Desk) -> dict[str, Handler]:
             desk.flash(request, "ok", result.message)
         return RedirectResponse(back, status_code=303)
 
-    return {"stream": stream_page, "label": label}
+    @guard
+    async def category(request: Request) -> Response:
+        form = await request.form()
+        comment_id = str(form.get("comment_id") or "")
+        editor = str(request.state.user)
+        back = str(form.get("back") or "/stream")
+        if not back.startswith(("/stream", "/model")):
+            back = "/stream"
+        try:
+            result = set_category(desk.store, comment_id, str(form.get("category_fix") or ""),
+                                  editor=editor)
+        except CaseError as exc:
+            desk.flash(request, "error", str(exc))
+        else:
+            logger.info("desk: {} corrected a comment's category", editor)
+            desk.flash(request, "ok", result.message)
+        return RedirectResponse(back, status_code=303)
+
+    return {"stream": stream_page, "label": label, "category": category}
 
 
 __all__ = ["routes"]

@@ -21,6 +21,9 @@ def test_sample_config_is_valid() -> None:
     cfg = load_config(ROOT / "contrib" / "dianhua.toml", env={})
     assert cfg.polling.fast_seconds == 10
     assert cfg.cases.deadlines["P1"].first_reply == 5
+    assert str(cfg.model_registry) == "/var/lib/dianhua/models"
+    assert str(load_config(None, env={}).model_registry) == "models"
+    assert str(load_config(None, env={"DIANHUA_MODELS": "/srv/m"}).model_registry) == "/srv/m"
 
 
 def test_environment_overrides_secrets_and_paths(tmp_path: Path) -> None:
