@@ -339,26 +339,7 @@ class CaseBook:
         return None
 
     def _due(self, case: dict[str, Any]) -> list[tuple[str, datetime]]:
-        d = self.policy.deadlines.get(case["priority"], Deadlines(None, None, None, None))
-        if case["status"] not in OPEN_STATUSES:
-            return []
-        opened = parse_iso(case["opened_at"])
-        out: list[tuple[str, datetime]] = []
-        if (
-            d.first_reply is not None
-            and not case.get("first_reply_at")
-            and case["status"] == "awaiting_contact"
-        ):
-            out.append(("first_reply", opened + timedelta(minutes=d.first_reply)))
-        if d.contact is not None and case["status"] == "awaiting_contact":
-            out.append(("contact", opened + timedelta(minutes=d.contact)))
-        if d.handoff is not None and case["status"] == "contact_received":
-            start = parse_iso(case["contact_at"]) if case.get("contact_at") else opened
-            out.append(("handoff", start + timedelta(minutes=d.handoff)))
-        if d.resolution is not None:
-            out.append(("resolution", opened + timedelta(minutes=d.resolution)))
-        out.sort(key=lambda item: item[1])
-        return out
+        return due_dates(case, self.policy)
 
     def check_deadlines(self, now: datetime) -> list[tuple[int, str]]:
         """Record each new breach once and queue one notification to the duty group.
@@ -423,6 +404,30 @@ class CaseBook:
                     )
                 new.append((case["id"], name))
         return new
+
+
+def due_dates(case: dict[str, Any], policy: CasePolicy) -> list[tuple[str, datetime]]:
+    """The open deadlines of ``case`` under ``policy``, nearest first: ``[(name, due), ...]``."""
+    d = policy.deadlines.get(case["priority"], Deadlines(None, None, None, None))
+    if case["status"] not in OPEN_STATUSES:
+        return []
+    opened = parse_iso(case["opened_at"])
+    out: list[tuple[str, datetime]] = []
+    if (
+        d.first_reply is not None
+        and not case.get("first_reply_at")
+        and case["status"] == "awaiting_contact"
+    ):
+        out.append(("first_reply", opened + timedelta(minutes=d.first_reply)))
+    if d.contact is not None and case["status"] == "awaiting_contact":
+        out.append(("contact", opened + timedelta(minutes=d.contact)))
+    if d.handoff is not None and case["status"] == "contact_received":
+        start = parse_iso(case["contact_at"]) if case.get("contact_at") else opened
+        out.append(("handoff", start + timedelta(minutes=d.handoff)))
+    if d.resolution is not None:
+        out.append(("resolution", opened + timedelta(minutes=d.resolution)))
+    out.sort(key=lambda item: item[1])
+    return out
 
 
 # Chinese labels for editors (the desk, the CLI, group messages): one place for all of them.
@@ -494,6 +499,7 @@ __all__ = [
     "CasePolicy",
     "Deadlines",
     "attach_comment",
+    "due_dates",
     "enqueue",
     "open_case",
 ]

@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "cases": "bot.cli.cases_cmd:cases",
     "web": "bot.cli.web_cmd:web",
     "users": "bot.cli.web_cmd:users",
+    "report": "bot.cli.report_cmd:report",
 }
 
 _HELP: dict[str, str] = {
@@ -39,6 +40,7 @@ _HELP: dict[str, str] = {
     "cases": "List, show and work cases.",
     "web": "Serve the editors' desk on its own.",
     "users": "Manage the editors who can sign in to the desk.",
+    "report": "Report a period: numbers, times, plots (HTML, Markdown or JSON).",
 }
 
 
