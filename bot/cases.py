@@ -24,6 +24,7 @@ from bot import pii
 from bot.clock import iso, parse_iso
 from bot.errors import DianhuaError
 from bot.store import Store, dumps, insert_row
+from bot.workdays import add_working_time
 
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
 CLOSED_STATUSES = ("resolved", "false_positive", "closed_no_response")
@@ -80,6 +81,9 @@ class CasePolicy:
     )
     no_response_hours: float = 48.0
     duty_group: str = "duty"
+    # Priorities whose deadlines count only working days (Chinese public holidays and adjusted
+    # working days from bot/workdays.py), e.g. ("P2", "P3"); P1 runs on the wall clock.
+    working_days_for: tuple[str, ...] = ()
 
 
 def add_event(
@@ -413,19 +417,25 @@ def due_dates(case: dict[str, Any], policy: CasePolicy) -> list[tuple[str, datet
         return []
     opened = parse_iso(case["opened_at"])
     out: list[tuple[str, datetime]] = []
+
+    def after(start: datetime, minutes: float) -> datetime:
+        if case["priority"] in policy.working_days_for:
+            return add_working_time(start, timedelta(minutes=minutes))
+        return start + timedelta(minutes=minutes)
+
     if (
         d.first_reply is not None
         and not case.get("first_reply_at")
         and case["status"] == "awaiting_contact"
     ):
-        out.append(("first_reply", opened + timedelta(minutes=d.first_reply)))
+        out.append(("first_reply", after(opened, d.first_reply)))
     if d.contact is not None and case["status"] == "awaiting_contact":
-        out.append(("contact", opened + timedelta(minutes=d.contact)))
+        out.append(("contact", after(opened, d.contact)))
     if d.handoff is not None and case["status"] == "contact_received":
         start = parse_iso(case["contact_at"]) if case.get("contact_at") else opened
-        out.append(("handoff", start + timedelta(minutes=d.handoff)))
+        out.append(("handoff", after(start, d.handoff)))
     if d.resolution is not None:
-        out.append(("resolution", opened + timedelta(minutes=d.resolution)))
+        out.append(("resolution", after(opened, d.resolution)))
     out.sort(key=lambda item: item[1])
     return out
 

@@ -91,6 +91,11 @@ class Daemon:
             on_sent=self._on_sent,
             on_error=self._on_api_error,
         )
+        from bot.alerts import SpikeJob
+        from bot.report.briefing import BriefingJob
+
+        self.spikes = SpikeJob(self.store, lambda: self.rules.current, clock=clock)
+        self.briefing = BriefingJob(self.store, config.briefing, config.cases, clock=clock)
         self._stop = threading.Event()
         self._scheduler: Scheduler | None = None
         self._server: Any = None
@@ -145,6 +150,12 @@ class Daemon:
     def check_deadlines(self) -> None:
         self.cases.check_deadlines(self.clock())
 
+    def check_spikes(self) -> None:
+        self.spikes.run()
+
+    def send_briefing(self) -> None:
+        self.briefing.run()
+
     def reload_rules(self) -> None:
         before = self.rules.current.version
         if self.rules.check():
@@ -158,8 +169,10 @@ class Daemon:
         """One round of every job, in the foreground."""
         self.reload_rules()
         self.poll()
+        self.check_spikes()
         self.send()
         self.check_deadlines()
+        self.send_briefing()
 
     # -- run ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -173,6 +186,8 @@ class Daemon:
                 Job("rules", self.reload_rules, c.rules_reload_seconds),
                 Job("deadlines", self.check_deadlines, c.deadline_check_seconds),
                 Job("discover", self.discover, c.discover_minutes * 60, jitter=5),
+                Job("spikes", self.check_spikes, c.spikes_check_seconds),
+                Job("briefing", self.send_briefing, 60.0),
             ]
         )
         self._scheduler.start()

@@ -219,6 +219,22 @@ def m009_case_reason(db: Database) -> None:
         db.table("cases").add_column("reason", str, not_null_default="")
 
 
+@MIGRATIONS()
+def m012_alerts(db: Database) -> None:
+    """Spike alerts raised by the spikes: section of rules.yaml, one row per spike (unique key)."""
+    if "alerts" in db.table_names():
+        return
+    db.table("alerts").create(
+        {"id": int, "key": str, "rule": str, "per": str, "scope": str, "grp": str, "count": int,
+         "baseline": float, "at": str, "window_start": str, "comment_ids": str, "text": str,
+         "account": str},
+        pk="id",
+        defaults={"account": ""},
+    )
+    db.table("alerts").create_index(["key"], unique=True)
+    db.table("alerts").create_index(["rule", "scope", "at"])
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 

@@ -93,6 +93,20 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"n": len(s), "p50": rank(0.5), "p90": rank(0.9), "max": s[-1]}
 
 
+def duration(seconds: float | None) -> str:
+    """``45秒``, ``12分``, ``3小时05分``, ``2天04小时``; ``—`` for nothing."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}秒"
+    if s < 3600:
+        return f"{s // 60}分{s % 60:02d}秒" if s < 600 else f"{s // 60}分"
+    if s < 86400:
+        return f"{s // 3600}小时{(s % 3600) // 60:02d}分"
+    return f"{s // 86400}天{(s % 86400) // 3600:02d}小时"
+
+
 # -- the report's sections ----------------------------------------------------------------
 def totals(q: Query, period: Period) -> dict[str, Any]:
     since, until = iso(period.since), iso(period.until)
@@ -322,6 +336,11 @@ def last_alerts(q: Query) -> dict[tuple[str, str], str]:
         "select rule, scope, max(at) as at from alerts group by rule, scope", [])}
 
 
+def outbox_has(q: Query, key: str) -> bool:
+    """Whether an outbox row with this key exists (the briefing's once-a-day guard)."""
+    return bool(q("select 1 from outbox where key = ?", [key]))
+
+
 def recent_alerts(q: Query, since: datetime, limit: int = 20) -> list[dict[str, Any]]:
     rows = q("select * from alerts where at >= ? order by at desc limit ?", [iso(since), limit])
     return [{"at": beijing(r["at"]), "rule": r["rule"], "per": r["per"], "scope": r["scope"],
@@ -329,6 +348,6 @@ def recent_alerts(q: Query, since: datetime, limit: int = 20) -> list[dict[str, 
              "text": pii.mask(r["text"] or "")} for r in rows]
 
 
-__all__ = ["Period", "Query", "alerts", "beijing", "breakdown", "collect", "hourly", "last_alerts",
-           "late_cases", "open_readonly", "percentiles", "recent_alerts", "reply_times",
+__all__ = ["Period", "Query", "alerts", "beijing", "breakdown", "collect", "duration", "hourly", "last_alerts",
+           "late_cases", "open_readonly", "outbox_has", "percentiles", "recent_alerts", "reply_times",
            "resolve_times", "slowest_cases", "spike_events", "totals", "versions"]

@@ -10,22 +10,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot import pii
 from bot.report import plots
+from bot.report.data import duration
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def duration(seconds: float | None) -> str:
-    """``45秒``, ``12分``, ``3小时05分``, ``2天04小时``; ``—`` for nothing."""
-    if seconds is None:
-        return "—"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}秒"
-    if s < 3600:
-        return f"{s // 60}分{s % 60:02d}秒" if s < 600 else f"{s // 60}分"
-    if s < 86400:
-        return f"{s // 3600}小时{(s % 3600) // 60:02d}分"
-    return f"{s // 86400}天{(s % 86400) // 3600:02d}小时"
 
 
 def images(report: dict[str, Any]) -> dict[str, bytes]:
