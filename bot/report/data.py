@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import pii
-from bot.cases import OPEN_STATUSES, STATUS_LABELS, CasePolicy, due_dates
+from bot.cases import DEADLINE_LABELS, OPEN_STATUSES, STATUS_LABELS, CasePolicy, due_dates
 from bot.clock import SHANGHAI, iso, parse_iso
 from bot.errors import StoreError
 
@@ -263,7 +263,8 @@ def late_cases(q: Query, now: datetime, policy: CasePolicy | None = None,
         name, due = overdue[0]
         out.append({"id": r["id"], "priority": r["priority"], "status": r["status"],
                     "status_label": STATUS_LABELS.get(r["status"], r["status"]),
-                    "route": r["route"] or "", "deadline": name, "due_at": beijing(due),
+                    "route": r["route"] or "", "deadline": name,
+                    "deadline_label": DEADLINE_LABELS.get(name, name), "due_at": beijing(due),
                     "late_seconds": (now - due).total_seconds(),
                     "text": pii.mask(r["content"] or "")[:120]})
     out.sort(key=lambda r: (-r["late_seconds"], r["id"]))
