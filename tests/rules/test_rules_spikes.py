@@ -129,3 +129,19 @@ def test_the_shipped_rules_declare_spikes_and_a_file_without_them_still_loads() 
     shipped = load_rules(REPO / "rules.yaml")
     assert [s.name for s in shipped.spikes] == ["dialysis_by_district", "urgent_surge"]
     assert spike_rules(SPIKES.split("spikes:")[0]).spikes == ()
+
+
+def test_the_docs_spikes_block_loads_and_its_sample_output_is_real() -> None:
+    import re
+
+    doc = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, flags=re.S) if b.startswith("spikes:"))
+    rs = spike_rules("rules:\n  - name: x\n    when: {band: auto}\n    then: [{tag: x}]\n" + block)
+    assert [s.name for s in rs.spikes] == ["dialysis_by_district"]
+    for scenario in ("dialysis_spike", "normal_day"):
+        sample = doc.split(f"$ dianhua rules spikes --data data/scenarios/{scenario}.jsonl\n", 1)[1]
+        sample = sample.split("\n\n", 1)[0].split("```", 1)[0].strip()
+        out = CliRunner().invoke(rules, ["spikes", str(REPO / "rules.yaml"), "--data",
+                                         str(REPO / f"data/scenarios/{scenario}.jsonl")]).output
+        version = re.compile(r"rules version \w+\)")
+        assert version.sub("", sample) == version.sub("", out.strip())
