@@ -154,7 +154,7 @@ class Sender:
                         return False
                 markdown = getattr(hook, "send_markdown", None)
                 if params.get("format") == "markdown" and markdown is not None:
-                    markdown(str(params.get("text") or ""))  # the daily briefing
+                    markdown(pii.mask(str(params.get("text") or "")))  # the daily briefing
                 else:
                     hook.send_text(self._notify_text(row, params, comment))
                 self._finish(row, "sent")

@@ -179,3 +179,26 @@ def test_briefing_configuration_is_checked_with_file_and_field(tmp_path: Path) -
 
 
 
+
+
+def test_rules_spikes_replays_a_day_from_the_database_read_only(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli.rules_cmd import rules
+
+    clock = FakeClock(MON_10.astimezone(UTC))
+    path = tmp_path / "d.db"
+    store = Store(path, clock=clock)
+    for i in range(6):
+        add(store, i + 1, "南山区透析病人出不了小区", MON_10 + timedelta(minutes=5 * i))
+    add(store, 50, "南山区透析病人出不了小区", MON_10 - timedelta(days=1))  # the day before: baseline
+    store.close()
+    before = path.read_bytes()
+    out = CliRunner().invoke(rules, ["spikes", str(REPO / "rules.yaml"), "--day", "2026-11-30", "--db", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "2026-11-30 10:20 dialysis_by_district: route nanshan 5 comments (baseline 0.1) → group nanshan" in out.output  # 1 the day before, over 7 days
+    assert out.output.splitlines()[-1].startswith("6 comments; 1 spike alert")
+    assert path.read_bytes() == before
+    out = CliRunner().invoke(rules, ["spikes", str(REPO / "rules.yaml"), "--day", "2026-11-30",
+                                     "--db", str(tmp_path / "missing.db")])
+    assert out.exit_code == 1 and "no database at" in out.output and not (tmp_path / "missing.db").exists()
