@@ -14,6 +14,7 @@ and scope, it says which alerts to raise *now*. The daemon's spike job (``bot/al
 
 from __future__ import annotations
 
+import bisect
 import string
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -127,14 +128,17 @@ class SpikeWatch:
 
     def due(self, events: list[SpikeEvent], now: datetime,
             last_alert: Mapping[tuple[str, str], datetime]) -> list[SpikeAlert]:
-        """Alerts to raise at ``now``; ``last_alert[(rule, scope)]`` is when each last fired."""
+        """Alerts to raise at ``now``; ``last_alert[(rule, scope)]`` is when each last fired.
+
+        ``events`` must be sorted by time (oldest first); later ones are ignored.
+        """
         out: list[SpikeAlert] = []
+        stop = bisect.bisect_right(events, now, key=_at)
         for rule in self.rules:
-            matching = [e for e in events if e.at <= now and rule.matches(e)]
-            start = now - rule.within
+            begin = bisect.bisect_right(events, now - rule.within, key=_at, hi=stop)
             window: dict[str, list[SpikeEvent]] = {}
-            for e in matching:
-                if e.at > start:
+            for e in events[begin:stop]:
+                if rule.matches(e):
                     window.setdefault(rule.scope_of(e), []).append(e)
             for scope, hits in sorted(window.items()):
                 if not scope or len(hits) < rule.count:
@@ -142,20 +146,22 @@ class SpikeWatch:
                 last = last_alert.get((rule.name, scope))
                 if last is not None and now - last < rule.cooldown:
                     continue
-                baseline = self._baseline(rule, matching, scope, now)
+                baseline = self._baseline(rule, events, scope, now)
                 if len(hits) < rule.baseline_times * baseline:
                     continue
                 out.append(self._alert(rule, scope, hits, baseline, now))
         return out
 
     def _baseline(self, rule: SpikeRule, events: list[SpikeEvent], scope: str, now: datetime) -> float:
+        """The average count in the same window on each of the previous ``baseline_days`` days."""
         if rule.baseline_days <= 0:
             return 0.0
         total = 0
         for day in range(1, rule.baseline_days + 1):
             hi = now - timedelta(days=day)
-            lo = hi - rule.within
-            total += sum(1 for e in events if lo < e.at <= hi and rule.scope_of(e) == scope)
+            lo = bisect.bisect_right(events, hi - rule.within, key=_at)
+            up = bisect.bisect_right(events, hi, key=_at)
+            total += sum(1 for e in events[lo:up] if rule.matches(e) and rule.scope_of(e) == scope)
         return total / rule.baseline_days
 
     def _alert(self, rule: SpikeRule, scope: str, hits: list[SpikeEvent], baseline: float,
@@ -174,13 +180,23 @@ class SpikeWatch:
                           accounts.most_common(1)[0][0] if accounts else "")
 
 
+def _at(event: SpikeEvent) -> datetime:
+    return event.at
+
+
 def replay(watch: SpikeWatch, events: list[SpikeEvent]) -> list[SpikeAlert]:
     """Every alert a day of comments would have raised, checked as each comment arrives."""
-    ordered = sorted(events, key=lambda e: (e.at, e.comment_id))
+    # Only comments some spike rule counts can start an alert, so only they are looked at.
+    ordered = sorted((e for e in events if any(r.matches(e) for r in watch.rules)),
+                     key=lambda e: (e.at, e.comment_id))
     last: dict[tuple[str, str], datetime] = {}
     out: list[SpikeAlert] = []
+    lookback = watch.lookback
+    first = 0
     for i, event in enumerate(ordered):
-        for alert in watch.due(ordered[: i + 1], event.at, last):
+        while ordered[first].at < event.at - lookback:
+            first += 1
+        for alert in watch.due(ordered[first: i + 1], event.at, last):
             last[(alert.rule, alert.scope)] = alert.at
             out.append(alert)
     return out
