@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases import CasePolicy
-from bot.report.data import Period, collect, open_readonly
+from bot.errors import DianhuaError
+from bot.report.data import Period, accounts, collect, open_readonly
 
 
 def build_report(db: str | Path, since: datetime, until: datetime, *, now: datetime,
@@ -20,6 +21,11 @@ def build_report(db: str | Path, since: datetime, until: datetime, *, now: datet
     """The report for ``[since, until)`` from the SQLite file ``db`` (opened read-only)."""
     query, close = open_readonly(db)
     try:
+        if account is not None:
+            known = accounts(query)
+            if account not in known:
+                raise DianhuaError(f"no comments from account {account!r} in {db}; accounts there: "
+                                   + (", ".join(known) or "none"))
         return collect(query, Period(since, until, account), now, policy)
     finally:
         close()

@@ -299,6 +299,11 @@ def alerts(q: Query, period: Period) -> list[dict[str, Any]]:
              "text": pii.mask(r["text"] or "")} for r in rows]
 
 
+def accounts(q: Query) -> list[str]:
+    """The accounts that have comments in the database."""
+    return [r["account"] for r in q("select distinct account from comments order by account", [])]
+
+
 def collect(q: Query, period: Period, now: datetime, policy: CasePolicy | None = None) -> dict[str, Any]:
     """The whole report as plain data (JSON-ready)."""
     return {
@@ -349,6 +354,6 @@ def recent_alerts(q: Query, since: datetime, limit: int = 20) -> list[dict[str, 
              "text": pii.mask(r["text"] or "")} for r in rows]
 
 
-__all__ = ["Period", "Query", "alerts", "beijing", "breakdown", "collect", "duration", "hourly", "last_alerts",
+__all__ = ["Period", "Query", "accounts", "alerts", "beijing", "breakdown", "collect", "duration", "hourly", "last_alerts",
            "late_cases", "open_readonly", "outbox_has", "percentiles", "recent_alerts", "reply_times",
            "resolve_times", "slowest_cases", "spike_events", "totals", "versions"]

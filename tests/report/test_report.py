@@ -125,6 +125,11 @@ def test_a_wrong_path_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
     assert out.exit_code == 2 and "does not exist" in out.output
     out = CliRunner().invoke(main, ["report", "--db", str(db), "--since", "yesterday"])
     assert out.exit_code == 2 and "is not a date or time" in out.output
+    out = CliRunner().invoke(main, ["report", "--db", str(db), "--account", "other"])
+    assert out.exit_code == 1 and "no comments from account 'other'" in out.output and "accounts there: main" in out.output
+    out = CliRunner().invoke(main, ["report", "--db", str(db), "--account", "main", "--since", "2026-12-01",
+                                    "--until", "2026-12-01", "--format", "json"])
+    assert out.exit_code == 0 and json.loads(out.output)["totals"]["comments"] == 4
     not_db = tmp_path / "notes.txt"
     not_db.write_text("hello", encoding="utf-8")
     out = CliRunner().invoke(main, ["report", "--db", str(not_db)])
