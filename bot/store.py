@@ -235,6 +235,12 @@ def m012_alerts(db: Database) -> None:
     db.table("alerts").create_index(["rule", "scope", "at"])
 
 
+@MIGRATIONS()
+def m012b_comment_time_index(db: Database) -> None:
+    """Comments by platform time: the spike job (every minute) and reports read them by period."""
+    db.table("comments").create_index(["create_time"], if_not_exists=True)
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 
