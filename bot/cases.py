@@ -29,6 +29,7 @@ from bot import pii
 from bot.clock import iso, parse_iso
 from bot.errors import DianhuaError
 from bot.store import Store, dumps, insert_row
+from bot.workdays import add_working_time
 
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
 CLOSED_STATUSES = ("resolved", "false_positive", "duplicate", "closed_no_response")
@@ -98,6 +99,9 @@ class CasePolicy:
     )
     no_response_hours: float = 48.0
     duty_group: str = "duty"
+    # Priorities whose deadlines count only working days (Chinese public holidays and adjusted
+    # working days from bot/workdays.py), e.g. ("P2", "P3"); P1 runs on the wall clock.
+    working_days_for: tuple[str, ...] = ()
 
 
 def add_event(
@@ -520,26 +524,7 @@ class CaseBook:
         return None
 
     def _due(self, case: dict[str, Any]) -> list[tuple[str, datetime]]:
-        d = self.policy.deadlines.get(case["priority"], Deadlines(None, None, None, None))
-        if case["status"] not in OPEN_STATUSES:
-            return []
-        opened = parse_iso(case["opened_at"])
-        out: list[tuple[str, datetime]] = []
-        if (
-            d.first_reply is not None
-            and not case.get("first_reply_at")
-            and case["status"] == "awaiting_contact"
-        ):
-            out.append(("first_reply", opened + timedelta(minutes=d.first_reply)))
-        if d.contact is not None and case["status"] == "awaiting_contact":
-            out.append(("contact", opened + timedelta(minutes=d.contact)))
-        if d.handoff is not None and case["status"] == "contact_received":
-            start = parse_iso(case["contact_at"]) if case.get("contact_at") else opened
-            out.append(("handoff", start + timedelta(minutes=d.handoff)))
-        if d.resolution is not None:
-            out.append(("resolution", opened + timedelta(minutes=d.resolution)))
-        out.sort(key=lambda item: item[1])
-        return out
+        return due_dates(case, self.policy)
 
     def check_deadlines(self, now: datetime) -> list[tuple[int, str]]:
         """Record each new breach once and queue one notification to the duty group.
@@ -604,6 +589,36 @@ class CaseBook:
                     )
                 new.append((case["id"], name))
         return new
+
+
+def due_dates(case: dict[str, Any], policy: CasePolicy) -> list[tuple[str, datetime]]:
+    """The open deadlines of ``case`` under ``policy``, nearest first: ``[(name, due), ...]``."""
+    d = policy.deadlines.get(case["priority"], Deadlines(None, None, None, None))
+    if case["status"] not in OPEN_STATUSES:
+        return []
+    opened = parse_iso(case["opened_at"])
+    out: list[tuple[str, datetime]] = []
+
+    def after(start: datetime, minutes: float) -> datetime:
+        if case["priority"] in policy.working_days_for:
+            return add_working_time(start, timedelta(minutes=minutes))
+        return start + timedelta(minutes=minutes)
+
+    if (
+        d.first_reply is not None
+        and not case.get("first_reply_at")
+        and case["status"] == "awaiting_contact"
+    ):
+        out.append(("first_reply", after(opened, d.first_reply)))
+    if d.contact is not None and case["status"] == "awaiting_contact":
+        out.append(("contact", after(opened, d.contact)))
+    if d.handoff is not None and case["status"] == "contact_received":
+        start = parse_iso(case["contact_at"]) if case.get("contact_at") else opened
+        out.append(("handoff", after(start, d.handoff)))
+    if d.resolution is not None:
+        out.append(("resolution", after(opened, d.resolution)))
+    out.sort(key=lambda item: item[1])
+    return out
 
 
 # Chinese labels for editors (the desk, the CLI, group messages): one place for all of them.
@@ -678,6 +693,7 @@ __all__ = [
     "CasePolicy",
     "Deadlines",
     "attach_comment",
+    "due_dates",
     "enqueue",
     "open_case",
     "parse_status",

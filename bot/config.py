@@ -61,6 +61,20 @@ class GroupConfig:
 
 
 @dataclass(frozen=True)
+class BriefingConfig:
+    """``[briefing]``: the daily WeCom message with yesterday's numbers (see docs/operations.md)."""
+
+    group: str = ""  # a group under [wecom.groups]; empty = no briefing
+    time: str = "08:30"  # Beijing time
+    desk_url: str = ""  # the link in the message, e.g. https://desk.example.org/dashboard
+    skip_non_working_days: bool = True  # weekends and public holidays (adjusted working days count)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.group)
+
+
+@dataclass(frozen=True)
 class Config:
     source: str = "(defaults)"
     accounts: tuple[AccountConfig, ...] = (AccountConfig(),)
@@ -87,11 +101,13 @@ class Config:
     log_level: str = "INFO"
     log_rotation: str = "20 MB"
     log_retention: int = 10
+    briefing: BriefingConfig = BriefingConfig()
+    spikes_check_seconds: float = 60.0
 
 
 _SCHEMA: dict[str, Any] = {
     "storage": {"db": str},
-    "rules": {"path": str, "reload_seconds": "pos"},
+    "rules": {"path": str, "reload_seconds": "pos", "spikes_check_seconds": "pos"},
     "model": {"path": str, "registry": str},
     "polling": {
         "fast_seconds": "pos", "normal_seconds": "pos", "slow_seconds": "pos",
@@ -102,7 +118,8 @@ _SCHEMA: dict[str, Any] = {
     "sender": {"max_attempts": int, "backoff_cap_seconds": "pos"},
     "wecom": {"base_url": str, "groups": dict},
     "cases": {"no_response_hours": "pos", "duty_group": str, "deadlines": dict,
-              "deadline_check_seconds": "pos"},
+              "deadline_check_seconds": "pos", "working_days_for": list},
+    "briefing": {"group": str, "time": str, "desk_url": str, "skip_non_working_days": bool},
     "http": {"host": str, "port": int, "enabled": bool},
     "web": {"secret_key": str, "users": dict},
     "log": {"file": str, "level": str, "rotation": str, "retention": int},
@@ -273,11 +290,29 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
                 values[k.removesuffix("_minutes")] = float(v)
         base = deadlines.get(prio, Deadlines())
         deadlines[prio] = Deadlines(**{**base.__dict__, **values})
+    working = [str(p) for p in (cases.get("working_days_for") or []) if isinstance(cases.get("working_days_for"), list)]
+    for prio in working:
+        if prio not in ("P1", "P2", "P3"):
+            checker.add("cases.working_days_for", f"priorities are P1, P2 or P3, got {prio!r}")
     policy = CasePolicy(
         deadlines=deadlines,
         no_response_hours=float(cases.get("no_response_hours", 48.0)),
         duty_group=str(cases.get("duty_group", "duty")),
+        working_days_for=tuple(p for p in working if p in ("P1", "P2", "P3")),
     )
+    brief = _section(data, "briefing")
+    btime = str(brief.get("time", "08:30"))
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", btime):
+        checker.add("briefing.time", f"must be a Beijing time like \"08:30\", got {btime!r}")
+    bgroup = str(brief.get("group", ""))
+    if bgroup and bgroup not in groups:
+        checker.add("briefing.group", f"no robot key for group {bgroup!r}; add it under "
+                    "[wecom.groups] (or DIANHUA_WECOM_KEY_" + bgroup.upper() + ")")
+    desk_url = str(brief.get("desk_url", ""))
+    if desk_url and not re.match(r"https?://", desk_url):
+        checker.add("briefing.desk_url", f"must start with http:// or https://, got {desk_url!r}")
+    briefing = BriefingConfig(group=bgroup, time=btime, desk_url=desk_url,
+                              skip_non_working_days=bool(brief.get("skip_non_working_days", True)))
 
     http = _section(data, "http")
     port = http.get("port", 8080)
@@ -325,6 +360,8 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         log_level=level,
         log_rotation=str(log.get("rotation", "20 MB")),
         log_retention=int(log.get("retention", 10)),
+        briefing=briefing,
+        spikes_check_seconds=float(_section(data, "rules").get("spikes_check_seconds", 60.0)),
     )
 
 
@@ -396,4 +433,4 @@ def _push_ok(acc: dict[str, Any], where: str, checker: _Checker) -> bool:
     return True
 
 
-__all__ = ["AccountConfig", "ArticleConfig", "Config", "GroupConfig", "load_config"]
+__all__ = ["AccountConfig", "ArticleConfig", "BriefingConfig", "Config", "GroupConfig", "load_config"]

@@ -94,6 +94,11 @@ class Daemon:
             on_error=self._on_api_error,
         )
         self.inbox, self.push = _push_endpoint(config, self.store, clock, self.metrics)
+        from bot.alerts import SpikeJob
+        from bot.report.briefing import BriefingJob
+
+        self.spikes = SpikeJob(self.store, lambda: self.rules.current, clock=clock)
+        self.briefing = BriefingJob(self.store, config.briefing, config.cases, clock=clock)
         self._stop = threading.Event()
         self._scheduler: Scheduler | None = None
         self._server: Any = None
@@ -147,6 +152,12 @@ class Daemon:
 
     def check_deadlines(self) -> None:
         self.cases.check_deadlines(self.clock())
+
+    def check_spikes(self) -> None:
+        self.spikes.run()
+
+    def send_briefing(self) -> None:
+        self.briefing.run()
 
     def reload_rules(self) -> None:
         # the holder logs each reload (and each refusal) once; here only the metric and heartbeat
@@ -203,8 +214,10 @@ class Daemon:
         self.reload_rules()
         self.reload_model()
         self.poll()
+        self.check_spikes()
         self.send()
         self.check_deadlines()
+        self.send_briefing()
 
     # -- run ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -220,6 +233,8 @@ class Daemon:
                 Job("model", self.reload_model, c.rules_reload_seconds),
                 Job("deadlines", self.check_deadlines, c.deadline_check_seconds),
                 Job("discover", self.discover, c.discover_minutes * 60, jitter=5),
+                Job("spikes", self.check_spikes, c.spikes_check_seconds),
+                Job("briefing", self.send_briefing, 60.0),
             ]
         )
         self.heartbeat(force=True)

@@ -157,7 +157,11 @@ class Sender:
                             f"no webhook configured for group {group!r} nor for the duty group",
                         )
                         return False
-                hook.send_text(self._notify_text(row, params, comment))
+                markdown = getattr(hook, "send_markdown", None)
+                if params.get("format") == "markdown" and markdown is not None:
+                    markdown(pii.mask(str(params.get("text") or "")))  # the daily briefing
+                else:
+                    hook.send_text(self._notify_text(row, params, comment))
                 self._finish(row, "sent")
                 if row["case_id"]:
                     with self.store.transaction() as db:

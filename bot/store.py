@@ -266,6 +266,28 @@ def m011_private_messages(db: Database) -> None:
     db.table("messages").create_index(["account", "openid", "create_time"])
 
 
+@MIGRATIONS()
+def m012_alerts(db: Database) -> None:
+    """Spike alerts raised by the spikes: section of rules.yaml, one row per spike (unique key)."""
+    if "alerts" in db.table_names():
+        return
+    db.table("alerts").create(
+        {"id": int, "key": str, "rule": str, "per": str, "scope": str, "grp": str, "count": int,
+         "baseline": float, "at": str, "window_start": str, "comment_ids": str, "text": str,
+         "account": str},
+        pk="id",
+        defaults={"account": ""},
+    )
+    db.table("alerts").create_index(["key"], unique=True)
+    db.table("alerts").create_index(["rule", "scope", "at"])
+
+
+@MIGRATIONS()
+def m012b_comment_time_index(db: Database) -> None:
+    """Comments by platform time: the spike job (every minute) and reports read them by period."""
+    db.table("comments").create_index(["create_time"], if_not_exists=True)
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 

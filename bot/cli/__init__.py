@@ -27,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "users": "bot.cli.web_cmd:users",
     "labels": "bot.cli.labels_cmd:labels",
     "model": "bot.cli.registry_cmd:model",
+    "report": "bot.cli.report_cmd:report",
 }
 
 _HELP: dict[str, str] = {
@@ -43,6 +44,7 @@ _HELP: dict[str, str] = {
     "users": "Manage the editors who can sign in to the desk.",
     "labels": "Export the editors' labels for retraining.",
     "model": "The model registry: list, compare, promote, roll back, shadow.",
+    "report": "Report a period: numbers, times, plots (HTML, Markdown or JSON).",
 }
 
 

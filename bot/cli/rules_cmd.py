@@ -290,3 +290,12 @@ def diff(ctx: click.Context, old: str, new: str, data: str, fail_on_change: bool
 
 
 __all__ = ["check", "diff", "rules", "test"]
+
+
+def _register() -> None:
+    from bot.cli.spikes_cmd import spikes
+
+    rules.add_command(spikes)
+
+
+_register()

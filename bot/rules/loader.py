@@ -18,8 +18,9 @@ from bot.rules.ruleset import RuleSet
 from bot.rules.safety_net import NAME as SAFETY_NET
 from bot.rules.safety_net import parse_safety_net
 from bot.rules.sections import parse_groups, parse_routes, parse_settings
+from bot.rules.spikes import parse_spikes
 
-TOP_KEYS = ("settings", "groups", "routes", "rules", "safety_net", "examples")
+TOP_KEYS = ("settings", "groups", "routes", "rules", "safety_net", "spikes", "examples")
 RULE_KEYS = ("name", "description", "when", "then", "continue", "mode", "enabled")
 MODES = ("live", "shadow")
 
@@ -81,7 +82,8 @@ def _check(checker: Checker, text: str, path: Path | None, version: str) -> Rule
     if root is None:
         return None
     keys = checker.mapping(root, "", allowed=TOP_KEYS, required=("groups", "routes", "rules"),
-                           what="'settings:', 'groups:', 'routes:', 'rules:', 'safety_net:' and 'examples:' sections")
+                           what="'settings:', 'groups:', 'routes:', 'rules:', 'safety_net:', 'spikes:' and "
+                           "'examples:' sections")
     if keys is None:
         return None
 
@@ -93,11 +95,13 @@ def _check(checker: Checker, text: str, path: Path | None, version: str) -> Rule
     routes = parse_routes(checker, section("routes"), groups) if "routes" in keys else None
     rules = _parse_rules(checker, section("rules"), settings, groups) if "rules" in keys else ()
     net = parse_safety_net(checker, section("safety_net"), groups)
+    spikes = parse_spikes(checker, section("spikes"), groups)
     names = [r.name for r in rules] + ([SAFETY_NET] if net is not None else [])
     examples = parse_examples(checker, section("examples"), names, groups)
     if routes is None or checker.problems:
         return None
-    return RuleSet(version, checker.filename, path, settings, dict(groups), routes, rules, examples, net)
+    return RuleSet(version, checker.filename, path, settings, dict(groups), routes, rules, examples, net,
+                   spikes)
 
 
 def _parse_rules(

@@ -11,6 +11,7 @@ from bot.rules import engine
 from bot.rules import examples as _examples
 from bot.rules.model import Example, GroupInfo, RouteTable, Rule, Settings
 from bot.rules.safety_net import SafetyNet
+from bot.rules.spikes import SpikeRule
 from bot.rules.types import CommentContext, Decision, History
 
 
@@ -27,6 +28,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
     examples: tuple[Example, ...] = ()
     safety_net: SafetyNet | None = None  # runs after the rules; see bot/rules/safety_net.py
+    spikes: tuple[SpikeRule, ...] = ()  # spike alerts; see bot/rules/spikes.py
 
     def evaluate(self, ctx: CommentContext, history: History) -> Decision:
         """What should happen with one comment. Pure, deterministic, never raises."""

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.clock import Clock
-from bot.web import auth, case_views, model_views, pages, stream_views
+from bot.web import auth, case_views, dashboard_views, model_views, pages, stream_views
 from bot.web.desk import Desk
 from bot.web.render import STATIC
 from bot.web.security import SESSION_COOKIE, SecurityHeaders
@@ -27,10 +27,14 @@ def desk_routes(desk: Desk) -> list[BaseRoute]:
     c = case_views.routes(desk)
     s = stream_views.routes(desk)
     m = model_views.routes(desk)
+    d = dashboard_views.routes(desk)
     return [
         Route("/", p["queue"], name="queue"),
         Route("/api/queue", p["queue_json"], name="queue_json"),
         Route("/status", p["status"], name="status"),
+        Route("/dashboard", d["dashboard"], name="dashboard"),
+        Route("/api/dashboard", d["dashboard_json"], name="dashboard_json"),
+        Route("/dashboard/plot/{name}.png", d["dashboard_plot"], name="dashboard_plot"),
         Route("/case/{case_id:int}", c["case_page"], name="case"),
         Route("/case/{case_id:int}", c["case_action"], methods=["POST"], name="case_action"),
         Route("/stream", s["stream"], name="stream"),
