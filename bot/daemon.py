@@ -88,6 +88,7 @@ class Daemon:
             replies_enabled=self._replies_enabled,
             max_attempts=config.sender_max_attempts,
             backoff_cap=config.sender_backoff_cap,
+            duty_group=config.cases.duty_group,
             on_sent=self._on_sent,
             on_error=self._on_api_error,
         )

@@ -70,6 +70,7 @@ class Sender:
         backoff_base: float = 2.0,
         backoff_cap: float = 300.0,
         render: Callable[[str, dict[str, str]], str] | None = None,
+        duty_group: str = "duty",
         on_sent: Callable[[dict[str, Any]], None] | None = None,
         on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
     ) -> None:
@@ -82,6 +83,7 @@ class Sender:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._render = render or render_template  # the rules engine's one renderer
+        self.duty_group = duty_group  # [cases] duty_group: where undeliverable alerts go
         self.on_sent = on_sent
         self.on_error = on_error
 
@@ -141,10 +143,10 @@ class Sender:
                 call(comment["msg_data_id"], int(comment["idx"]), int(comment["user_comment_id"]))
                 self._finish(row, "sent")
             elif kind == "notify":
-                group = str(params.get("group") or "duty")
+                group = str(params.get("group") or self.duty_group)
                 hook = self.groups(group)
                 if hook is None:
-                    hook = self.groups("duty")
+                    hook = self.groups(self.duty_group)
                     if hook is None:
                         self._finish(
                             row,
