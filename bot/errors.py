@@ -6,7 +6,8 @@
     ├── ConfigError            a configuration file is wrong (file, line, field)
     ├── RulesError             rules.yaml has problems (carries every Problem)
     ├── ModelError             a model file is missing, corrupt, tampered or incompatible
-    ├── StoreError             the SQLite database cannot be used
+    ├── StoreError             the SQLite database cannot be used (every sqlite3.Error)
+    │   └── StoreBusy          locked, busy, disk full, I/O error: wait and try again
     └── ApiError               the platform (WeChat / WeCom) answered with an error
         ├── AuthError          credentials wrong, IP not whitelisted, no permission: stop
         ├── TokenExpired       access token stale (40001/40014/42001): refresh, retry once
@@ -78,7 +79,16 @@ class ModelError(DianhuaError):
 
 
 class StoreError(DianhuaError):
-    """The SQLite store cannot be opened, migrated or written."""
+    """The SQLite store cannot be opened, migrated, read or written."""
+
+    transient = False
+
+
+class StoreBusy(StoreError):
+    """The database is locked, busy, full or failing I/O: nothing is wrong with the data;
+    back off and try again (never blame the comment being processed)."""
+
+    transient = True
 
 
 class ApiError(DianhuaError):
@@ -152,6 +162,7 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "RulesError",
+    "StoreBusy",
     "StoreError",
     "TokenExpired",
     "TransientError",

@@ -32,7 +32,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.clock import Clock, iso, parse_iso, utcnow
-from bot.errors import StoreError
+from bot.errors import StoreBusy, StoreError
 
 MIGRATIONS = Migrations("dianhua")
 
@@ -238,56 +238,125 @@ def comment_key(account: str, msg_data_id: str | int, index: int, user_comment_i
 
 
 class Store:
-    """A thread-safe handle on the SQLite file. One writer at a time, WAL for readers."""
+    """A thread-safe handle on the SQLite file. One writer at a time, WAL for readers.
 
-    def __init__(self, path: str | Path | None = None, *, clock: Clock = utcnow) -> None:
+    Writes go through one connection, serialised by a lock; reads outside a transaction use a
+    connection of their own per thread, so a reader (the desk) never waits behind a writer
+    (the pipeline waiting out an analyst's lock). Every ``sqlite3.Error`` leaves this class as
+    a :class:`StoreError` (``transient`` when waiting and trying again can help).
+
+    ``must_exist`` refuses to create a missing file (read-only commands); ``create_dirs``
+    creates missing parent folders (the daemon's default ``var/``); ``busy_timeout`` is how long
+    a statement waits for another process's write lock before :class:`StoreBusy`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        clock: Clock = utcnow,
+        must_exist: bool = False,
+        create_dirs: bool = True,
+        busy_timeout: float = 30.0,
+    ) -> None:
         self.path = str(path) if path is not None else ":memory:"
         self.clock = clock
+        self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
+        memory = self.path == ":memory:"
+        if not memory:
+            file = Path(self.path)
+            if file.is_dir():
+                raise StoreError(f"{self.path} is a folder, not a database file")
+            if must_exist and not file.exists():
+                raise StoreError(f"no database at {self.path}; pass --config or set DIANHUA_DB "
+                                 "(the daemon creates it on its first run)")
+            if not file.parent.exists():
+                if not create_dirs:
+                    raise StoreError(f"cannot create the database {self.path}: the folder "
+                                     f"{file.parent} does not exist")
+                try:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create the folder {file.parent} for the database: "
+                                     f"{exc.strerror or exc}") from exc
         try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=30, isolation_level=None
-            )
-            conn.execute("PRAGMA busy_timeout = 30000")
-            if self.path != ":memory:":
+            conn = self._connect()
+            if not memory:
                 conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
             self.db = Database(conn)
             with self._lock:
                 MIGRATIONS.apply(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self.busy_timeout,
+                               isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """One atomic unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``), serialised across threads."""
+        """One atomic unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``), serialised across threads.
+
+        A ``sqlite3.Error`` anywhere in it (begin, body, commit) rolls back and becomes a
+        :class:`StoreError`; other exceptions roll back and propagate unchanged.
+        """
         with self._lock:
             conn = self.db.conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot start a transaction on {self.path}: {exc}") from exc
+                raise store_error(exc, f"cannot start a transaction on {self.path}") from exc
+            self._local.in_tx = True
             try:
                 yield self.db
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
                 conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise store_error(exc, f"a write to {self.path} failed") from exc
+                raise
+            finally:
+                self._local.in_tx = False
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.db.query(sql, params))
+        """Rows as dicts. Outside a transaction it reads on this thread's own connection."""
+        try:
+            if self.path == ":memory:" or getattr(self._local, "in_tx", False):
+                with self._lock:
+                    return list(self.db.query(sql, params))
+            return list(Database(self._reader()).query(sql, params))
+        except sqlite3.Error as exc:
+            raise store_error(exc, f"a read from {self.path} failed") from exc
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "reader", None)
+        if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            conn = self._connect()
+            self._local.reader = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
 
     def now(self) -> str:
         return iso(self.clock())
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
             self.db.close()
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -516,9 +585,38 @@ class Store:
             return int(cur.rowcount)
 
 
+_TRANSIENT = ("locked", "busy", "disk i/o", "disk is full", "database or disk is full",
+              "unable to open", "readonly", "read-only", "interrupted", "out of memory")
+
+
+def store_error(exc: sqlite3.Error, what: str) -> StoreError:
+    """The store's own error for a ``sqlite3.Error``: :class:`StoreBusy` when it may pass."""
+    text = str(exc)
+    transient = isinstance(exc, sqlite3.OperationalError) and (
+        any(word in text.lower() for word in _TRANSIENT)
+        or (int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF) in _TRANSIENT_CODES
+    )
+    cls = StoreBusy if transient else StoreError
+    return cls(f"{what}: {text}")
+
+
+# SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_IOERR,
+# SQLITE_FULL, SQLITE_CANTOPEN (primary codes; extended codes keep them in the low byte)
+_TRANSIENT_CODES = {5, 6, 7, 8, 9, 10, 13, 14}
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite may already have rolled it back)."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
 def dumps(value: Any) -> str:
     """JSON for storage: UTF-8 text, keys sorted."""
     return _dumps(value)
 
 
-__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps", "insert_row"]
+__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps", "insert_row", "store_error"]

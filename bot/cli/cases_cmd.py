@@ -20,7 +20,7 @@ def _book(config_path: Path | None, db: Path | None) -> Any:
     from bot.store import Store
 
     cfg = load(config_path)
-    return CaseBook(Store(db or cfg.db), cfg.cases)
+    return CaseBook(Store(db or cfg.db, must_exist=True), cfg.cases)
 
 
 db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,

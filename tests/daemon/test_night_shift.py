@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from daemon_fakes import FakeClock, FakeGroup, FakeRules, FakeWeChat, KeywordPredictor
 
 from bot.cases import CaseBook, CasePolicy
@@ -11,6 +13,8 @@ from bot.pipeline import Pipeline
 from bot.poller import Poller, PollSchedule
 from bot.sender import Sender
 from bot.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class World:
@@ -50,5 +54,46 @@ def test_sender_falls_back_to_the_configured_duty_group(store: Store, clock: Fak
     assert [r["status"] for r in rows] == ["sent"]
 
 
-def _unused(_: Any) -> None:  # keeps Any imported for later tests
-    pass
+# -- item 7: a wrong path never makes an empty database -----------------------------------
+def _cli(*args: str, input: str | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+@pytest.mark.parametrize("command", [
+    ["cases", "list"], ["cases", "show", "1"], ["cases", "export", "--csv"],
+    ["cases", "note", "1", "x"], ["users", "list"], ["users", "unlock", "a"],
+    ["users", "remove", "a"],
+])
+def test_read_only_commands_need_an_existing_database(tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "typo.db"
+    out = _cli(*command, "--db", str(typo))
+    assert out.exit_code == 1, out.output
+    assert f"no database at {typo}; pass --config or set DIANHUA_DB" in out.output
+    assert "Traceback" not in out.output
+    assert list(tmp_path.iterdir()) == [], "no file is created"
+
+
+def test_the_stand_alone_desk_needs_an_existing_database(tmp_path: Path) -> None:
+    from bot.config import Config
+    from bot.errors import StoreError
+    from bot.web import create_desk_app
+
+    with pytest.raises(StoreError, match="no database at .*typo.db; pass --config"):
+        create_desk_app(Config(db=tmp_path / "typo.db", rules=ROOT / "rules.yaml", log_file=None))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_users_add_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "x.db"
+    out = _cli("users", "add", "小王", "--db", str(target), "--password-stdin",
+               input="a-long-enough-password\n")
+    assert out.exit_code == 1, out.output
+    assert f"the folder {target.parent} does not exist" in out.output
+    assert not (tmp_path / "nonexistent").exists()
+    fine = _cli("users", "add", "小王", "--db", str(tmp_path / "new.db"), "--password-stdin",
+                input="a-long-enough-password\n")
+    assert fine.exit_code == 0, fine.output  # adding a user may create the file
