@@ -265,6 +265,7 @@ class Store:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._closed = False
         memory = self.path == ":memory:"
         if not memory:
@@ -344,7 +345,7 @@ class Store:
                 raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
             conn = self._connect()
             self._local.reader = conn
-            with self._lock:
+            with self._readers_lock:  # not the write lock: a reader never waits for a writer
                 self._readers.append(conn)
         return conn
 
@@ -354,9 +355,10 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+            with self._readers_lock:
+                for conn in self._readers:
+                    conn.close()
+                self._readers.clear()
             self.db.close()
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:

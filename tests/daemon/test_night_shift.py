@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,16 @@ from bot.sender import Sender
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def caplog_loguru() -> Iterator[list[str]]:
+    from loguru import logger
+
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG", format="{level} {message}")
+    yield lines
+    logger.remove(sink)
 
 
 class World:
@@ -97,3 +111,104 @@ def test_users_add_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> Non
     fine = _cli("users", "add", "小王", "--db", str(tmp_path / "new.db"), "--password-stdin",
                 input="a-long-enough-password\n")
     assert fine.exit_code == 0, fine.output  # adding a user may create the file
+
+
+# -- items 2 and 10: database errors are the database's, never the comment's ---------------
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+class WriteLock:
+    """An analyst in another process holding a write transaction (``BEGIN IMMEDIATE``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+        self.proc.wait(timeout=30)
+
+
+def test_a_write_lock_held_by_another_process_delays_but_never_cancels_an_urgent_reply(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = Store(tmp_path / "lock.db", clock=clock, busy_timeout=0.05)
+    world = World(store, clock)
+    world.wechat.add("100", 0, "o_a", "老婆要住院，核酸结果没出，真的挺急")
+    world.poller.poll_due()  # stored as new
+    lock = WriteLock(tmp_path / "lock.db")
+    try:
+        assert world.pipeline.process_pending() == 0
+        assert world.pipeline.process_pending() == 0  # backing off: not even tried
+        state = store.query("select state from comments")[0]["state"]
+        assert state == "new", "a locked database is not the comment's fault"
+        assert store.query("select count(*) as n from cases")[0]["n"] == 0
+        assert "locked" in (world.pipeline.last_store_error or "")
+    finally:
+        lock.release()
+    clock.advance(1)
+    assert world.pipeline.process_pending() == 1
+    world.sender.drain()
+    assert [r[3] for r in world.wechat.replies] == ["电话发我"]
+    cases = world.book.list_cases()
+    assert [(c["priority"], c["status"]) for c in cases] == [("P1", "awaiting_contact")]
+    store.close()
+
+
+def test_a_full_disk_inside_the_transaction_is_retried_not_blamed_on_the_comment(
+    tmp_path: Path, clock: FakeClock, caplog_loguru: list[str]
+) -> None:
+    store = Store(tmp_path / "full.db", clock=clock)
+    world = World(store, clock)
+    for i in range(30):
+        world.wechat.add("100", 0, f"o_{i}", f"老婆要住院，真的挺急 {'很长的说明' * 80}")
+    world.poller.poll_due()
+    pages = store.db.execute("pragma page_count").fetchone()[0]
+    store.db.execute(f"pragma max_page_count = {pages}")  # the disk is full from now on
+    world.pipeline.process_pending()  # a few may fit in the free pages; then the disk is full
+    states = {r["state"] for r in store.query("select state from comments")}
+    assert "new" in states and "error" not in states
+    assert store.query("select count(*) as n from cases where status = 'review'")[0]["n"] == 0
+    assert world.pipeline.process_pending() == 0  # backing off
+    assert not any("opened review case" in line or "opened a review case" in line
+                   for line in caplog_loguru)
+    assert any("database trouble" in line and "full" in line for line in caplog_loguru)
+    store.db.execute("pragma max_page_count = 1073741823")  # space again
+    clock.advance(1)
+    while world.pipeline.process_pending():
+        pass
+    assert {r["state"] for r in store.query("select state from comments")} == {"processed"}
+    assert store.query("select count(*) as n from cases where status = 'review'")[0]["n"] == 0
+    store.close()
+
+
+def test_readers_do_not_wait_for_a_writer_of_the_same_store(store: Store) -> None:
+    store.watch_article("main", "1", 0)
+    inside, leave = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.transaction() as db:
+            db.execute("update articles set title = 'x'")
+            inside.set()
+            leave.wait(30)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    assert inside.wait(30)
+    result: list[Any] = []
+    reader = threading.Thread(target=lambda: result.append(store.query("select title from articles")))
+    reader.start()
+    reader.join(30)
+    leave.set()
+    t.join(30)
+    assert result == [[{"title": ""}]], "the desk reads the last committed state without waiting"
