@@ -8,6 +8,7 @@ finish, and exit cleanly.
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,7 +20,8 @@ from loguru import logger
 from bot.cases import CaseBook
 from bot.clock import Clock, from_unix, utcnow
 from bot.config import Config
-from bot.errors import ApiError
+from bot.errors import ApiError, DianhuaError
+from bot.lease import DatabaseLease
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, Pipeline, Predictor
 from bot.poller import Poller
@@ -40,6 +42,23 @@ class Daemon:
         transport: httpx.BaseTransport | None = None,
         on_outcome: Callable[[Outcome, dict[str, Any]], None] | None = None,
         sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        # one daemon per database: a second one stops here, before it opens or polls anything
+        self.lease = DatabaseLease(config.db).acquire()
+        try:
+            self._build(config, clock, model, transport, on_outcome, sleep)
+        except BaseException:
+            self.lease.release()
+            raise
+
+    def _build(
+        self,
+        config: Config,
+        clock: Clock,
+        model: Predictor | None,
+        transport: httpx.BaseTransport | None,
+        on_outcome: Callable[[Outcome, dict[str, Any]], None] | None,
+        sleep: Callable[[float], None] | None,
     ) -> None:
         from bot.rules import RulesHolder
         from connectors.wechat import WeChatClient
@@ -164,8 +183,12 @@ class Daemon:
 
     # -- run ------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the jobs (and the HTTP endpoints) in the background."""
+        """Start the jobs (and the HTTP endpoints) in the background.
+
+        The HTTP port is bound first: when it is taken, this raises before anything is polled.
+        """
         c = self.config
+        sock = self._bind_http() if c.http_enabled else None
         self.discover()
         self._scheduler = Scheduler(
             [
@@ -178,8 +201,8 @@ class Daemon:
         )
         self._scheduler.start()
         self.metrics.up.set(1)
-        if c.http_enabled:
-            self._start_http()
+        if sock is not None:
+            self._start_http(sock)
         logger.info("dianhua running: {} account(s), database {}, rules {}",
                     len(self.clients), c.db, self.rules.current.version)
 
@@ -195,6 +218,7 @@ class Daemon:
         self.metrics.up.set(0)
         for client in self.clients.values():
             client.close()
+        self.lease.release()
         logger.info("dianhua stopped cleanly")
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
@@ -206,14 +230,29 @@ class Daemon:
         if self._stop.is_set():
             self.shutdown()
             return
-        self.start()
         try:
+            self.start()
             while not self._stop.wait(0.5):
                 pass
         finally:
             self.shutdown()
 
-    def _start_http(self) -> None:
+    def _bind_http(self) -> socket.socket:
+        host, port = self.config.http_host, self.config.http_port
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise DianhuaError(
+                f"cannot listen on {host}:{port} for /healthz and the desk "
+                f"({exc.strerror or exc}): is another dianhua running? Set [http] port, or "
+                "[http] enabled = false"
+            ) from exc
+        return sock
+
+    def _start_http(self, sock: socket.socket) -> None:
         import uvicorn
 
         from bot.http import create_app
@@ -222,7 +261,8 @@ class Daemon:
         config = uvicorn.Config(app, host=self.config.http_host, port=self.config.http_port,
                                 log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
-        thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                  name="http", daemon=True)
         thread.start()
 
     # -- callbacks ------------------------------------------------------------------------

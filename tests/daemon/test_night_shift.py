@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import threading
@@ -212,3 +214,51 @@ def test_readers_do_not_wait_for_a_writer_of_the_same_store(store: Store) -> Non
     leave.set()
     t.join(30)
     assert result == [[{"title": ""}]], "the desk reads the last committed state without waiting"
+
+
+# -- item 6: one daemon per database ------------------------------------------------------
+def _config(tmp_path: Path, **kw: Any) -> Any:
+    from bot.config import AccountConfig, Config
+
+    defaults: dict[str, Any] = {
+        "accounts": (AccountConfig(base_url="http://127.0.0.1:9", discover=False),),
+        "db": tmp_path / "d.db", "rules": ROOT / "rules.yaml", "http_enabled": False,
+        "log_file": None,
+    }
+    return Config(**{**defaults, **kw})
+
+
+def test_a_second_daemon_on_the_same_database_exits_with_a_clear_message(tmp_path: Path) -> None:
+    from bot.daemon import Daemon
+
+    first = Daemon(_config(tmp_path), model=KeywordPredictor(), clock=FakeClock())
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f'[storage]\ndb = "{tmp_path / "d.db"}"\n[rules]\npath = "{ROOT / "rules.yaml"}"\n'
+                   '[log]\nfile = ""\n[http]\nenabled = false\n', encoding="utf-8")
+    out = _cli("run", "--once", "--config", str(cfg))
+    assert out.exit_code == 1, out.output
+    assert f"another dianhua daemon (pid {os.getpid()}" in out.output
+    assert "is already running on the database" in out.output
+    first.shutdown()
+    again = Daemon(_config(tmp_path), model=KeywordPredictor(), clock=FakeClock())  # lease freed
+    again.shutdown()
+
+
+def test_a_taken_http_port_stops_the_daemon_before_it_polls(tmp_path: Path) -> None:
+    from bot.daemon import Daemon
+    from bot.errors import DianhuaError
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    daemon = Daemon(_config(tmp_path, http_enabled=True, http_port=port),
+                    model=KeywordPredictor(), clock=FakeClock())
+    polled: list[int] = []
+    daemon.discover = lambda: polled.append(1) or 0  # type: ignore[method-assign]
+    stop = threading.Event()
+    with pytest.raises(DianhuaError, match=f"cannot listen on 127.0.0.1:{port}"):
+        daemon.run_forever(stop)
+    assert polled == [] and daemon._scheduler is None
+    assert not daemon.lease.held
+    taken.close()
