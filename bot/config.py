@@ -65,6 +65,8 @@ class Config:
     model: Path | None = None
     polling: PollSchedule = PollSchedule()
     tick_seconds: float = 1.0
+    max_poll_lag_seconds: float | None = None  # /healthz degrades past it; None: see poll_lag_limit
+    quota_probe_minutes: float = 5.0  # while an account is paused on its daily quota (45009)
     discover_minutes: float = 2.0
     rules_reload_seconds: float = 2.0
     deadline_check_seconds: float = 30.0
@@ -84,6 +86,14 @@ class Config:
     log_retention: int = 10
 
 
+def poll_lag_limit(config: Config) -> float:
+    """Seconds without a successful poll before /healthz degrades: ``[polling] max_lag_seconds``,
+    by default twice ``slow_seconds`` and at least 120 (600 s with the shipped settings)."""
+    if config.max_poll_lag_seconds is not None:
+        return float(config.max_poll_lag_seconds)
+    return max(120.0, 2 * config.polling.slow_seconds)
+
+
 _SCHEMA: dict[str, Any] = {
     "storage": {"db": str},
     "rules": {"path": str, "reload_seconds": "pos"},
@@ -92,7 +102,8 @@ _SCHEMA: dict[str, Any] = {
         "fast_seconds": "pos", "normal_seconds": "pos", "slow_seconds": "pos",
         "fast_for_hours": "pos", "normal_for_hours": "pos", "stop_after_days": "pos",
         "active_minutes": "pos", "rescan_minutes": "pos", "max_comment_age_hours": "pos",
-        "tick_seconds": "pos", "discover_minutes": "pos",
+        "tick_seconds": "pos", "discover_minutes": "pos", "max_lag_seconds": "pos",
+        "quota_probe_minutes": "pos",
     },
     "sender": {"max_attempts": int, "backoff_cap_seconds": "pos"},
     "wecom": {"base_url": str, "groups": dict},
@@ -295,6 +306,9 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         model=_path(model) if model else None,
         polling=schedule,
         tick_seconds=float(polling.get("tick_seconds", 1.0)),
+        max_poll_lag_seconds=float(polling["max_lag_seconds"]) if "max_lag_seconds" in polling
+        else None,
+        quota_probe_minutes=float(polling.get("quota_probe_minutes", 5.0)),
         discover_minutes=float(polling.get("discover_minutes", 2.0)),
         rules_reload_seconds=float(_section(data, "rules").get("reload_seconds", 2.0)),
         deadline_check_seconds=float(cases.get("deadline_check_seconds", 30.0)),
@@ -356,4 +370,5 @@ def _accounts(raw: Any, checker: _Checker) -> list[AccountConfig]:
     return out or [AccountConfig()]
 
 
-__all__ = ["AccountConfig", "ArticleConfig", "Config", "GroupConfig", "load_config"]
+__all__ = ["AccountConfig", "ArticleConfig", "Config", "GroupConfig", "load_config",
+           "poll_lag_limit"]

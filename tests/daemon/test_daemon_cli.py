@@ -12,7 +12,7 @@ from daemon_fakes import FakeClock, KeywordPredictor
 
 from bot.cases import open_case
 from bot.cli import main
-from bot.config import AccountConfig, Config
+from bot.config import AccountConfig, Config, GroupConfig
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +85,8 @@ def test_healthz_and_metrics(tmp_path: Path) -> None:
     from bot.http import create_app
 
     config = Config(accounts=(AccountConfig(base_url="http://127.0.0.1:9"),), db=tmp_path / "h.db",
-                    rules=ROOT / "rules.yaml", http_enabled=False, log_file=None)
+                    rules=ROOT / "rules.yaml", http_enabled=False, log_file=None,
+                    groups={"duty": GroupConfig(key="k-duty")})
     daemon = Daemon(config, model=KeywordPredictor(), clock=FakeClock())
     client = TestClient(create_app(daemon))
     health = client.get("/healthz")

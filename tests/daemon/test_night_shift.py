@@ -218,10 +218,11 @@ def test_readers_do_not_wait_for_a_writer_of_the_same_store(store: Store) -> Non
 
 # -- item 6: one daemon per database ------------------------------------------------------
 def _config(tmp_path: Path, **kw: Any) -> Any:
-    from bot.config import AccountConfig, Config
+    from bot.config import AccountConfig, Config, GroupConfig
 
     defaults: dict[str, Any] = {
         "accounts": (AccountConfig(base_url="http://127.0.0.1:9", discover=False),),
+        "groups": {"duty": GroupConfig(key="k-duty")},
         "db": tmp_path / "d.db", "rules": ROOT / "rules.yaml", "http_enabled": False,
         "log_file": None,
     }
@@ -262,3 +263,41 @@ def test_a_taken_http_port_stops_the_daemon_before_it_polls(tmp_path: Path) -> N
     assert polled == [] and daemon._scheduler is None
     assert not daemon.lease.held
     taken.close()
+
+
+# -- item 4: rules whose examples fail are refused, on reload and at start-up --------------
+def _rules_with_a_failing_example(path: Path) -> Path:
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    assert "reply_contains: 电话发我" in text
+    path.write_text(text.replace("reply_contains: 电话发我", "reply_contains: 不会出现的话", 1),
+                    encoding="utf-8")
+    return path
+
+
+def test_a_reload_whose_examples_fail_is_refused_and_shown(tmp_path: Path) -> None:
+    from bot.daemon import Daemon
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    daemon = Daemon(_config(tmp_path, rules=rules), model=KeywordPredictor(), clock=FakeClock())
+    try:
+        before = daemon.rules.current.version
+        _rules_with_a_failing_example(rules)
+        daemon.reload_rules()
+        assert daemon.rules.current.version == before, "the old rules keep running"
+        health = daemon.health()
+        assert "1 of 9 examples fail" in (health["rules_error"] or "")
+        assert health["status"] == "degraded"
+        assert health["problems"] == [
+            "the rules file was refused; the previous rules are still running"]
+    finally:
+        daemon.shutdown()
+
+
+def test_a_start_on_rules_whose_examples_fail_is_refused(tmp_path: Path) -> None:
+    from bot.daemon import Daemon
+    from bot.errors import RulesError
+
+    rules = _rules_with_a_failing_example(tmp_path / "rules.yaml")
+    with pytest.raises(RulesError, match="1 of 9 examples fail"):
+        Daemon(_config(tmp_path, rules=rules), model=KeywordPredictor(), clock=FakeClock())
