@@ -11,7 +11,6 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import httpx

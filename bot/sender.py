@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from loguru import logger
 
 from bot import pii
-from bot.cases import add_event
+from bot.cases import add_event, enqueue
 from bot.clock import Clock, iso, utcnow
 from bot.errors import (
     AlreadyReplied,
@@ -256,6 +256,8 @@ class Sender:
         if status == "sent":
             fields["sent_at"] = self.store.now()
         self.store.outbox_update(row["id"], **fields)
+        if status == "failed" and row["kind"] == "notify":
+            self._tell_duty(row, error)
         if error and status != "sent":
             logger.warning(
                 "outbox {} ({} for {}) {}: {}",
@@ -265,6 +267,26 @@ class Sender:
                 status,
                 error,
             )
+
+    def _tell_duty(self, row: dict[str, Any], error: str) -> None:
+        """A department was never told: queue the failure for the duty group (once per row).
+
+        Not when the failed notification was itself for the duty group, or when the duty group
+        has no robot either: then only /healthz, the log and the desk (群通知失败) can say it.
+        """
+        params = json.loads(row["params"] or "{}")
+        group = str(params.get("group") or self.duty_group)
+        if group == self.duty_group or self.groups(self.duty_group) is None:
+            return
+        case = f"案件 #{row['case_id']}" if row["case_id"] else "一条通知"
+        text = (f"【群通知失败】{case}：通知「{group}」群失败（{error[:120]}），"
+                "对方没有收到。请值班同事电话联系该部门，并检查该群的机器人配置。")
+        with self.store.transaction() as db:
+            enqueue(db, key=f"{row['key']}:failed", comment_id=row["comment_id"] or "",
+                    case_id=row["case_id"], account=row["account"] or "", kind="notify",
+                    rule="notify_failed",
+                    params={"group": self.duty_group, "template": text, "text": text},
+                    at=self.store.now())
 
     def _retry(self, row: dict[str, Any], exc: ApiError, delay: float | None = None) -> None:
         attempts = int(row["attempts"]) + 1

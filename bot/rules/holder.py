@@ -8,6 +8,8 @@ running. At start-up there is nothing to fall back to: a file whose examples fai
 like an invalid one (:class:`RulesError`), so the daemon does not start on it.
 
 Examples without ``band:`` need the classifier: pass ``predict``; without it they are skipped.
+The emergency brake ``replies_enabled: false`` is never refused because of an example: the
+examples are run as if replies were on.
 """
 
 from __future__ import annotations
@@ -101,6 +103,10 @@ class RulesHolder:
             return rs
         runnable = rs if self._predict is not None else replace(
             rs, examples=tuple(e for e in rs.examples if e.band is not None))
+        if not rs.settings.replies_enabled:
+            # the emergency brake is never refused: the examples test the rules as if replies
+            # were on (an example expecting a reply would otherwise block the switch)
+            runnable = replace(runnable, settings=replace(rs.settings, replies_enabled=True))
         failures = runnable.run_examples(self._predict)
         if failures:
             failed = len({(f.line, f.field) for f in failures})

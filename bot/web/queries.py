@@ -27,6 +27,7 @@ def _loads(text: str | None, default: Any) -> Any:
 def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
     """Open cases, most urgent first: priority, then the nearest deadline, then age."""
     rows = cases.list_cases(open_only=True)
+    failed = notify_failed_cases(cases.store)
     out = []
     for row in rows:
         due = row.get("due")
@@ -46,6 +47,7 @@ def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
                 "due_name": due[0] if due else "",
                 "due_at": due[1] if due else "",
                 "seconds_left": (parse_iso(due[1]) - now).total_seconds() if due else None,
+                "notify_failed": row["id"] in failed,
             }
         )
     rank = {p: i for i, p in enumerate(PRIORITIES)}
@@ -57,6 +59,13 @@ def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
         )
     )
     return out
+
+
+def notify_failed_cases(store: Store) -> set[int]:
+    """Cases with a group notification that finally failed (the desk shows 群通知失败)."""
+    return {int(r["case_id"]) for r in store.query(
+        "select distinct case_id from outbox where kind = 'notify' and status = 'failed' "
+        "and case_id is not null")}
 
 
 def case_detail(
@@ -237,5 +246,5 @@ def polling(store: Store, now: datetime, lag: dict[str, float] | None) -> list[d
     return out
 
 
-__all__ = ["case_detail", "categories", "day_start", "polling", "queue", "stream",
-           "today_counts"]
+__all__ = ["case_detail", "categories", "day_start", "notify_failed_cases", "polling", "queue",
+           "stream", "today_counts"]

@@ -73,7 +73,8 @@ def test_config_check_reports_problems_with_lines(tmp_path: Path) -> None:
     assert "d.toml:2 polling.fast_seconds: must be a number greater than 0" in out.output
     good = tmp_path / "g.toml"
     good.write_text(f'[rules]\npath = "{ROOT / "rules.yaml"}"\n', encoding="utf-8")
-    ok = CliRunner().invoke(main, ["config", "check", "--config", str(good)])
+    ok = CliRunner().invoke(main, ["config", "check", "--config", str(good)],
+                            env={"DIANHUA_WECOM_KEY_DUTY": "k-duty"})
     assert ok.exit_code == 0, ok.output
     assert "rules" in ok.output and "model: ok" in ok.output
 

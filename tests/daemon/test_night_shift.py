@@ -301,3 +301,114 @@ def test_a_start_on_rules_whose_examples_fail_is_refused(tmp_path: Path) -> None
     rules = _rules_with_a_failing_example(tmp_path / "rules.yaml")
     with pytest.raises(RulesError, match="1 of 9 examples fail"):
         Daemon(_config(tmp_path, rules=rules), model=KeywordPredictor(), clock=FakeClock())
+
+
+# -- item 1: a notification that fails is impossible to miss ------------------------------
+def test_config_check_fails_when_the_duty_group_has_no_robot_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f'[rules]\npath = "{ROOT / "rules.yaml"}"\n', encoding="utf-8")
+    out = _cli("config", "check", "--config", str(cfg))
+    assert out.exit_code == 1, out.output
+    assert "the duty group 'duty' has no robot key" in out.output
+    assert "DIANHUA_WECOM_KEY_DUTY=<key>" in out.output
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    ok = CliRunner().invoke(main, ["config", "check", "--config", str(cfg)],
+                            env={"DIANHUA_WECOM_KEY_DUTY": "k"})
+    assert ok.exit_code == 0, ok.output
+    assert "WARNING: group 'nanshan' in the rules has no robot key" in ok.output
+    assert "DIANHUA_WECOM_KEY_NANSHAN=<key>" in ok.output
+
+
+class BrokenRobot(FakeGroup):
+    """A department robot whose key was revoked: WeCom answers 93000 (a final error)."""
+
+    def send_text(self, content: str, mentioned_list: list[str] | None = None) -> None:
+        from bot.errors import BadRequest
+
+        raise BadRequest("webhook/send: errcode 93000 (invalid webhook url)", errcode=93000)
+
+
+def test_a_failed_department_notification_reaches_the_duty_group_healthz_and_the_queue(
+    store: Store, clock: FakeClock
+) -> None:
+    from bot.config import Config, GroupConfig
+    from bot.health import notification_problems
+    from bot.web.queries import queue
+
+    duty = FakeGroup()
+    world = World(store, clock, groups={"nanshan": BrokenRobot(), "duty": duty})
+    world.wechat.add("100", 0, "o_a", "老婆要住院，真的挺急")
+    world.cycle()
+    world.sender.drain()  # the duty group's message about the failure
+    assert [r[3] for r in world.wechat.replies] == ["电话发我"]
+    case_id = world.book.list_cases()[0]["id"]
+    assert len(duty.messages) == 1 and "【群通知失败】" in duty.messages[0]
+    assert f"案件 #{case_id}" in duty.messages[0] and "nanshan" in duty.messages[0]
+    world.cycle()
+    assert len(duty.messages) == 1, "told once"
+    cfg = Config(groups={"nanshan": GroupConfig(key="k1"), "duty": GroupConfig(key="k2")})
+    health = notification_problems(store, cfg, clock())
+    assert health["failed"] == 1
+    assert health["problems"] == ["1 group notification(s) failed in the last 24 h (1 case(s)); "
+                                  "the desk marks them 群通知失败"]
+    rows = queue(world.book, clock())
+    assert [r["notify_failed"] for r in rows] == [True]
+
+
+def test_healthz_degrades_when_the_duty_group_has_no_robot(tmp_path: Path) -> None:
+    from bot.daemon import Daemon
+
+    daemon = Daemon(_config(tmp_path, groups={}), model=KeywordPredictor(), clock=FakeClock())
+    try:
+        health = daemon.health()
+        assert health["status"] == "degraded"
+        assert any("the duty group 'duty' has no robot key" in p for p in health["problems"])
+    finally:
+        daemon.shutdown()
+
+
+def test_the_desk_shows_every_health_problem_and_the_failed_notification(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from bot.daemon import Daemon
+    from bot.http import create_app
+    from bot.web.users import UserBook
+
+    daemon = Daemon(_config(tmp_path, groups={}, web_secret="s" * 32), model=KeywordPredictor(),
+                    clock=FakeClock())
+    try:
+        UserBook(daemon.store).add("小王", "long-enough-pw")
+        row = {"id": "main:1:0:1", "account": "main", "article_id": "main:1:0", "openid": "o",
+               "content": "急"}
+        daemon.store.watch_article("main", "1", 0)
+        daemon.store.store_comments(daemon.store.articles()[0], [
+            {"user_comment_id": 1, "openid": "o", "content": "急", "create_time": 1}],
+            new_cursor=1, next_poll_at=daemon.clock())
+        from bot.cases import enqueue, open_case
+
+        with daemon.store.transaction() as db:
+            case_id = open_case(db, row, at=daemon.store.now(), route="nanshan")
+            enqueue(db, key="k", comment_id=row["id"], case_id=case_id, account="main",
+                    kind="notify", rule="r", params={"group": "nanshan", "text": "x"},
+                    at=daemon.store.now())
+        daemon.send()  # no robot at all: failed, nobody told
+        with TestClient(create_app(daemon)) as c:
+            assert c.get("/healthz").status_code == 503
+            page = c.get("/login")
+            import re
+
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf
+            c.post("/login", data={"name": "小王", "password": "long-enough-pw",
+                                   "csrf": csrf.group(1)})
+            status = c.get("/status").text
+            assert 'id="health-problems"' in status
+            assert "the duty group &#39;duty&#39; has no robot key" in status
+            assert "1 group notification(s) failed" in status
+            queue = c.get("/").text
+            assert 'class="tag notify-failed"' in queue and "群通知失败" in queue
+    finally:
+        daemon.shutdown()
