@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.pipeline import Outcome, Pipeline, Predictor
 from bot.poller import Poller
 from bot.scheduler import Job, Scheduler
-from bot.sender import Sender
+from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
 from bot.store import Store
 
 DISCOVER_PAGES = 5
@@ -160,7 +160,16 @@ class Daemon:
         return new
 
     def send(self) -> int:
-        return self.sender.drain()
+        """Both lanes, public replies first."""
+        return self.send_public() + self.send_groups()
+
+    def send_public(self) -> int:
+        """Replies, features, unfeatures: their own job, never behind a group robot."""
+        return self.sender.drain(kinds=PUBLIC_LANE)
+
+    def send_groups(self) -> int:
+        """Group notifications: their own job, however slow a robot is."""
+        return self.sender.drain(kinds=GROUP_LANE)
 
     def check_deadlines(self) -> None:
         self.cases.check_deadlines(self.clock())
@@ -193,7 +202,8 @@ class Daemon:
         self._scheduler = Scheduler(
             [
                 Job("poll", self.poll, c.tick_seconds),
-                Job("send", self.send, c.tick_seconds),
+                Job("send", self.send_public, c.tick_seconds),
+                Job("notify", self.send_groups, c.tick_seconds),
                 Job("rules", self.reload_rules, c.rules_reload_seconds),
                 Job("deadlines", self.check_deadlines, c.deadline_check_seconds),
                 Job("discover", self.discover, c.discover_minutes * 60, jitter=5),

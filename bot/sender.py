@@ -37,6 +37,8 @@ from bot.rules.templates import render_template
 from bot.store import Store
 
 REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
+PUBLIC_LANE = ("reply", "feature", "unfeature")  # the platform: what the writer sees
+GROUP_LANE = ("notify",)  # WeCom group robots: slower, rate limited, retried
 
 
 class CommentAPI(Protocol):
@@ -87,10 +89,17 @@ class Sender:
         self.on_sent = on_sent
         self.on_error = on_error
 
-    def drain(self, limit: int = 100) -> int:
-        """Perform every due outbox row (up to ``limit``). Returns how many were sent."""
+    def drain(self, limit: int = 100, kinds: tuple[str, ...] | None = None) -> int:
+        """Perform every due outbox row (up to ``limit``). Returns how many were sent.
+
+        ``kinds`` drains one lane only: the daemon runs :data:`PUBLIC_LANE` and
+        :data:`GROUP_LANE` as two jobs, so a public reply never waits behind a slow group
+        robot. Without ``kinds`` the public lane goes first.
+        """
+        if kinds is None:
+            return self.drain(limit, PUBLIC_LANE) + self.drain(limit, GROUP_LANE)
         sent = 0
-        for row in self.store.due_outbox(self.clock(), limit):
+        for row in self.store.due_outbox(self.clock(), limit, kinds):
             if self._send_one(row):
                 sent += 1
         return sent
@@ -321,4 +330,4 @@ class Sender:
             self.on_error(row, exc)
 
 
-__all__ = ["Sender"]
+__all__ = ["GROUP_LANE", "PUBLIC_LANE", "Sender"]

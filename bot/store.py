@@ -549,11 +549,18 @@ class Store:
         return int(rows[0]["n"])
 
     # -- outbox ---------------------------------------------------------------------------
-    def due_outbox(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+    def due_outbox(
+        self, now: datetime, limit: int = 50, kinds: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows due now, oldest first; only ``kinds`` (e.g. the replies' lane) when given."""
+        where, params = "", [iso(now)]
+        if kinds:
+            where = f" and kind in ({', '.join('?' for _ in kinds)})"
+            params += list(kinds)
         return self.query(
-            "select * from outbox where status in ('pending','inflight') and next_attempt_at <= ? "
-            "order by id limit ?",
-            [iso(now), limit],
+            "select * from outbox where status in ('pending','inflight') and next_attempt_at <= ?"
+            f"{where} order by id limit ?",
+            [*params, limit],
         )
 
     def outbox_update(self, row_id: int, **fields: Any) -> None:

@@ -412,3 +412,107 @@ def test_the_desk_shows_every_health_problem_and_the_failed_notification(tmp_pat
             assert 'class="tag notify-failed"' in queue and "群通知失败" in queue
     finally:
         daemon.shutdown()
+
+
+# -- items 5 and 9: replies never wait behind a robot; skipped turns are one line ---------
+class SlowRobot(FakeGroup):
+    """A group robot that hangs until released (a slow WeCom call and its retries)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def send_text(self, content: str, mentioned_list: list[str] | None = None) -> None:
+        self.entered.set()
+        self.release.wait(30)
+        super().send_text(content, mentioned_list)
+
+
+def test_public_replies_never_wait_behind_a_group_robot(store: Store, clock: FakeClock) -> None:
+    from bot.sender import GROUP_LANE, PUBLIC_LANE
+
+    robot = SlowRobot()
+    world = World(store, clock, groups={"nanshan": robot, "duty": FakeGroup()})
+    world.wechat.add("100", 0, "o_a", "老婆要住院，真的挺急")
+    world.poller.poll_due()
+    world.pipeline.process_pending()
+    groups = threading.Thread(target=world.sender.drain, kwargs={"kinds": GROUP_LANE})
+    groups.start()
+    try:
+        assert robot.entered.wait(30), "the notification is in flight and stuck"
+        assert world.sender.drain(kinds=PUBLIC_LANE) == 1
+        assert [r[3] for r in world.wechat.replies] == ["电话发我"], "the reply went out meanwhile"
+        assert robot.messages == []
+    finally:
+        robot.release.set()
+        groups.join(30)
+    assert len(robot.messages) == 1
+
+
+def test_the_daemon_runs_replies_and_notifications_as_two_jobs(tmp_path: Path) -> None:
+    from bot.daemon import Daemon
+
+    daemon = Daemon(_config(tmp_path), model=KeywordPredictor(), clock=FakeClock())
+    daemon.discover = lambda: 0  # type: ignore[method-assign]
+    try:
+        daemon.start()
+        assert daemon._scheduler is not None
+        assert {"send", "notify"} <= set(daemon._scheduler.job_ids)
+    finally:
+        daemon.shutdown()
+
+
+def test_skipped_turns_become_one_rate_limited_warning(caplog_loguru: list[str]) -> None:
+    import logging
+
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
+
+    from bot.scheduler import Job, Scheduler, SkipReporter
+
+    now = [0.0]
+    reporter = SkipReporter(every=60, monotonic=lambda: now[0])
+    Scheduler([Job("poll", lambda: None, 1)], reporter=reporter)
+    raw: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            raw.append(record)
+
+    handler = Keep()
+    aps = logging.getLogger("apscheduler.scheduler")
+    aps.addHandler(handler)
+    try:
+        for _ in range(121):  # what APScheduler says twice a second under load
+            aps.warning('Execution of job "%s" skipped: maximum number of running instances '
+                        "reached (%d)", "poll (trigger: interval[0:00:01])", 1)
+            reporter.on_event(JobEvent(EVENT_JOB_MAX_INSTANCES, "poll", "default"))
+            now[0] += 0.5
+    finally:
+        aps.removeHandler(handler)
+    assert raw == [], "APScheduler's own lines are dropped"
+    lines = [line for line in caplog_loguru if "job poll is slower than its interval" in line]
+    assert len(lines) == 2  # the first at once, then one a minute
+    assert "(still running): 120 turn(s) skipped in the last 60 s" in lines[1]
+
+
+def test_the_poll_lag_limit_is_configurable_and_reported(tmp_path: Path) -> None:
+    from bot.config import load_config
+    from bot.daemon import Daemon
+
+    cfg = tmp_path / "d.toml"
+    cfg.write_text("[polling]\nmax_lag_seconds = 90\n", encoding="utf-8")
+    assert load_config(cfg).max_poll_lag_seconds == 90
+    clock = FakeClock()
+    daemon = Daemon(_config(tmp_path, max_poll_lag_seconds=90), model=KeywordPredictor(),
+                    clock=clock)
+    try:
+        daemon.store.watch_article("main", "1", 0)
+        clock.advance(89)
+        assert daemon.health()["status"] == "ok"
+        clock.advance(20)  # WeChat unreachable for 109 s
+        health = daemon.health()
+        assert health["status"] == "degraded" and health["poll_lag_limit_seconds"] == 90
+        assert health["problems"] == [
+            "account main: no successful poll for 109 s (limit 90 s, [polling] max_lag_seconds)"]
+    finally:
+        daemon.shutdown()
