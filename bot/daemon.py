@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from loguru import logger
 
-from bot.cases import CaseBook
-from bot.clock import Clock, from_unix, utcnow
+from bot.cases import CaseBook, enqueue
+from bot.clock import SHANGHAI, Clock, from_unix, utcnow
 from bot.config import Config
 from bot.errors import ApiError, DianhuaError
 from bot.lease import DatabaseLease
@@ -98,6 +98,7 @@ class Daemon:
         self.poller = Poller(
             self.store, self.clients.get, schedule=config.polling, clock=clock,
             on_poll=self._on_poll, on_error=self._on_api_error,
+            probe_seconds=config.quota_probe_minutes * 60, on_pause=self._on_pause,
         )
         self.sender = Sender(
             self.store,
@@ -292,6 +293,24 @@ class Daemon:
         self._last_poll[article["account"]] = self.clock()
         if new:
             self.metrics.comments.inc(new)
+
+    def _on_pause(self, account: str, what: str, details: dict[str, Any]) -> None:
+        """Tell the duty group when an account stops (and starts again) being watched."""
+        if what == "paused":
+            until = details["until"].astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+            probing = (f"每 {details['probe_minutes']:.0f} 分钟询问一次平台，恢复后自动继续；"
+                       if details.get("probing") else "")
+            text = (f"【监控暂停】公众号 {account} 的留言轮询已暂停：{details['reason']}。"
+                    f"最迟北京时间 {until} 恢复；{probing}"
+                    "在此期间新的紧急留言不会被发现，请人工查看留言区。"
+                    f"处理后可执行 dianhua accounts resume {account} 立即恢复。")
+        else:
+            text = f"【监控恢复】公众号 {account} 的留言轮询已恢复（{details.get('why', '')}）。"
+        duty = self.config.cases.duty_group
+        with self.store.transaction() as db:
+            enqueue(db, key=f"watch:{account}:{what}:{self.store.now()}", comment_id="",
+                    case_id=None, account=account, kind="notify", rule="watch",
+                    params={"group": duty, "template": text, "text": text}, at=self.store.now())
 
     def _on_sent(self, row: dict[str, Any]) -> None:
         self.metrics.sent.labels(row["kind"]).inc()

@@ -59,7 +59,7 @@ def report(daemon: Any) -> dict[str, Any]:
         if seconds >= limit:
             problems.append(f"account {account}: no successful poll for {seconds:.0f} s "
                             f"(limit {limit:.0f} s, [polling] max_lag_seconds)")
-    paused = daemon.poller.pauses() if hasattr(daemon.poller, "pauses") else {}
+    paused = daemon.poller.pauses_report()
     for account, pause in sorted(paused.items()):
         problems.append(f"account {account}: polling paused ({pause['reason']}) until "
                         f"{pause['until']}; `dianhua accounts resume {account}` resumes it")

@@ -212,6 +212,26 @@ def m004_hot_path_indexes(db: Database) -> None:
     db.table("comments").create_index(["article_id"], if_not_exists=True)
 
 
+@MIGRATIONS()
+def m005_account_pauses(db: Database) -> None:
+    """Accounts whose polls are paused (daily quota, refused credentials), durable and shared
+    with `dianhua accounts` and the desk."""
+    db.table("account_pauses").create(
+        {
+            "account": str,
+            "reason": str,
+            "errcode": int,
+            "paused_at": str,
+            "until": str,  # the latest time polls resume by themselves
+            "next_probe_at": str,  # when to ask the platform whether it answers again
+            "probes": int,
+        },
+        pk="account",
+        defaults={"probes": 0},
+        if_not_exists=True,
+    )
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 
@@ -409,11 +429,17 @@ class Store:
                 )
         return key
 
-    def due_articles(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+    def due_articles(
+        self, now: datetime, limit: int = 50, skip_accounts: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Articles due for a poll, most overdue first, leaving out ``skip_accounts`` (paused)."""
+        skip = ""
+        if skip_accounts:
+            skip = f" and account not in ({', '.join('?' for _ in skip_accounts)})"
         return self.query(
-            "select * from articles where active = 1 and next_poll_at <= ? "
+            f"select * from articles where active = 1 and next_poll_at <= ?{skip} "
             "order by next_poll_at limit ?",
-            [iso(now), limit],
+            [iso(now), *skip_accounts, limit],
         )
 
     def article(self, key: str) -> dict[str, Any] | None:
