@@ -354,20 +354,22 @@ class Store:
             if self.path == ":memory:" or getattr(self._local, "in_tx", False):
                 with self._lock:
                     return list(self.db.query(sql, params))
-            return list(Database(self._reader()).query(sql, params))
+            return list(self._reader().query(sql, params))
         except sqlite3.Error as exc:
             raise store_error(exc, f"a read from {self.path} failed") from exc
 
-    def _reader(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "reader", None)
-        if conn is None:
+    def _reader(self) -> Database:
+        """This thread's read connection (created on first use, closed by :meth:`close`)."""
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
             if self._closed:
                 raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
             conn = self._connect()
-            self._local.reader = conn
+            reader = Database(conn)
+            self._local.reader = reader
             with self._readers_lock:  # not the write lock: a reader never waits for a writer
                 self._readers.append(conn)
-        return conn
+        return reader
 
     def now(self) -> str:
         return iso(self.clock())

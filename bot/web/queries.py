@@ -227,22 +227,25 @@ def today_counts(store: Store, cases: CaseBook, now: datetime) -> dict[str, Any]
 
 
 def polling(store: Store, now: datetime, lag: dict[str, float] | None) -> list[dict[str, Any]]:
-    """Per account: watched articles, last poll, seconds since (the daemon's own lag if known)."""
+    """Per account: watched articles, last poll, seconds since (the daemon's own lag if known),
+    and the pause (daily quota, refused credentials) if its polls are paused."""
     rows = store.query(
         "select account, sum(active) as active, count(*) as articles, "
         "max(last_polled_at) as last_polled_at from articles group by account order by account"
     )
+    pauses = {r["account"]: r for r in store.query("select * from account_pauses")}
     seen = set()
     out = []
     for row in rows:
         seen.add(row["account"])
         last = row["last_polled_at"]
         since = (now - parse_iso(last)).total_seconds() if last else None
-        out.append({**row, "lag": (lag or {}).get(row["account"], since)})
+        out.append({**row, "lag": (lag or {}).get(row["account"], since),
+                    "paused": pauses.get(row["account"])})
     for account, value in sorted((lag or {}).items()):
         if account not in seen:
             out.append({"account": account, "active": 0, "articles": 0, "last_polled_at": None,
-                        "lag": value})
+                        "lag": value, "paused": pauses.get(account)})
     return out
 
 

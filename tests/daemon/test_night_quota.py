@@ -122,3 +122,32 @@ def test_an_operator_resumes_a_paused_account_by_command(night: Night) -> None:
     assert night.reply_of(cid) == "电话发我"
     again = CliRunner().invoke(main, ["accounts", "resume", "main", "--db", str(night.config.db)])
     assert again.exit_code == 1 and "is not paused" in again.output
+
+
+def test_the_status_page_of_a_stand_alone_desk_shows_the_pause(night: Night) -> None:
+    from bot.web.queries import polling
+
+    night.tick()
+    night.quota(0)
+    night.comment(STORY)
+    night.tick()
+    rows = {r["account"]: r for r in polling(night.daemon.store, night.clock(), None)}
+    assert rows["main"]["paused"]["reason"] == "daily API quota used up (errcode 45009)"
+
+    import re
+
+    from starlette.testclient import TestClient
+
+    from bot.http import create_app
+    from bot.web.users import UserBook
+
+    UserBook(night.daemon.store).add("小王", "long-enough-pw")
+    with TestClient(create_app(night.daemon)) as c:
+        page = c.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        c.post("/login", data={"name": "小王", "password": "long-enough-pw",
+                               "csrf": csrf.group(1)})
+        html = c.get("/status").text
+        assert "已暂停轮询：daily API quota used up (errcode 45009)" in html
+        assert "dianhua accounts resume main" in html
