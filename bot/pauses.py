@@ -20,8 +20,11 @@ class PauseBook:
         self.store = store
 
     def pause(self, account: str, *, reason: str, errcode: int | None, until: datetime,
-              next_probe_at: datetime) -> bool:
-        """Record (or extend) a pause. True when the account was not paused before."""
+              next_probe_at: datetime, announced: bool = False) -> bool:
+        """Record (or extend) a pause. True when the account was not paused before.
+
+        ``announced``: the duty group was told, so it is told again when polling resumes.
+        """
         now = self.store.now()
         with self.store.transaction() as db:
             existing = db.execute("select reason from account_pauses where account = ?",
@@ -29,8 +32,9 @@ class PauseBook:
             if existing is None:
                 db.execute(
                     "insert into account_pauses (account, reason, errcode, paused_at, until, "
-                    "next_probe_at, probes) values (?, ?, ?, ?, ?, ?, 0)",
-                    [account, reason, errcode, now, iso(until), iso(next_probe_at)])
+                    "next_probe_at, probes, announced) values (?, ?, ?, ?, ?, ?, 0, ?)",
+                    [account, reason, errcode, now, iso(until), iso(next_probe_at),
+                     int(announced)])
             else:
                 db.execute("update account_pauses set reason = ?, errcode = ?, until = ?, "
                            "next_probe_at = ? where account = ?",
@@ -42,11 +46,16 @@ class PauseBook:
             db.execute("update account_pauses set next_probe_at = ?, probes = probes + 1 "
                        "where account = ?", [iso(at), account])
 
-    def resume(self, account: str) -> bool:
-        """Lift the pause. True when there was one."""
+    def resume(self, account: str) -> dict[str, Any] | None:
+        """Lift the pause; the lifted row, or None when the account was not paused."""
         with self.store.transaction() as db:
-            cur = db.execute("delete from account_pauses where account = ?", [account])
-            return bool(cur.rowcount)
+            cur = db.execute("select * from account_pauses where account = ?", [account])
+            row = cur.fetchone()
+            if row is None:
+                return None
+            lifted = dict(zip([c[0] for c in cur.description], row, strict=True))
+            db.execute("delete from account_pauses where account = ?", [account])
+            return lifted
 
     def all(self) -> dict[str, dict[str, Any]]:
         return {r["account"]: r for r in self.store.query(

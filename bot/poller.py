@@ -153,9 +153,10 @@ class Poller:
     def _resume(self, account: str, why: str) -> None:
         if self._paused_cache is not None:
             self._paused_cache.discard(account)
-        if self.pauses.resume(account):
+        lifted = self.pauses.resume(account)
+        if lifted is not None:
             logger.warning("account {}: polling resumed ({})", account, why)
-            if self.on_pause:
+            if self.on_pause and lifted["announced"]:
                 self.on_pause(account, "resumed", {"why": why})
 
     def poll_article(self, article: dict[str, Any]) -> int:
@@ -241,11 +242,16 @@ class Poller:
     def _pause(self, account: str, exc: ApiError, reason: str, until: datetime,
                now: datetime) -> None:
         probe = now + timedelta(seconds=self.probe_seconds)
+        # the duty group hears of pauses that stop watching for real: the daily quota, refused
+        # credentials, any pause longer than one probe interval (not a per-minute throttle)
+        announce = self.on_pause is not None and (
+            exc.errcode == QUOTA_ERRCODE or isinstance(exc, AuthError)
+            or until - now > timedelta(seconds=self.probe_seconds))
         new = self.pauses.pause(account, reason=reason, errcode=exc.errcode, until=until,
-                                next_probe_at=min(probe, until))
+                                next_probe_at=min(probe, until), announced=announce)
         if self._paused_cache is not None:
             self._paused_cache.add(account)
-        if new and self.on_pause and until - now > timedelta(seconds=self.probe_seconds):
+        if new and announce and self.on_pause:
             self.on_pause(account, "paused", {"reason": reason, "until": until,
                                               "probe_minutes": self.probe_seconds / 60,
                                               "probing": exc.errcode == QUOTA_ERRCODE})

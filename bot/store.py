@@ -225,9 +225,10 @@ def m005_account_pauses(db: Database) -> None:
             "until": str,  # the latest time polls resume by themselves
             "next_probe_at": str,  # when to ask the platform whether it answers again
             "probes": int,
+            "announced": int,  # the duty group was told (and is told again on resume)
         },
         pk="account",
-        defaults={"probes": 0},
+        defaults={"probes": 0, "announced": 0},
         if_not_exists=True,
     )
 

@@ -56,7 +56,7 @@ def resume(config_path: Path | None, db: Path | None, name: str) -> None:
     with plain_errors():
         book, _names = _book(config_path, db)
         lifted = book.resume(name)
-    if not lifted:
+    if lifted is None:
         raise click.ClickException(f"account {name!r} is not paused (see `dianhua accounts list`)")
     click.echo(f"account {name}: pause lifted; the daemon polls it again at its next turn")
 

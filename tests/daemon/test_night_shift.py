@@ -516,3 +516,32 @@ def test_the_poll_lag_limit_is_configurable_and_reported(tmp_path: Path) -> None
             "account main: no successful poll for 109 s (limit 90 s, [polling] max_lag_seconds)"]
     finally:
         daemon.shutdown()
+
+
+# -- item 8 (also): who hears of a pause ---------------------------------------------------
+def test_refused_credentials_are_told_once_and_a_minute_throttle_not_at_all(
+    store: Store, clock: FakeClock
+) -> None:
+    from bot.errors import AuthError, RateLimited
+
+    told: list[tuple[str, str]] = []
+    world = World(store, clock)
+    world.poller.on_pause = lambda account, what, details: told.append((account, what))
+    world.wechat.add("100", 0, "o_a", "你好")
+    world.wechat.fail_next = [AuthError("comment/list: errcode 40164", errcode=40164)] * 3
+    for _ in range(3):  # refused at every retry, five minutes apart
+        world.poller.poll_due()
+        assert "main" in world.poller.pauses_report()
+        clock.advance(5 * 60 + 1)
+    world.poller.poll_due()  # the secret was fixed: a good poll lifts the pause
+    assert world.poller.pauses_report() == {}
+    assert told == [("main", "paused"), ("main", "resumed")]
+    told.clear()
+    world.wechat.fail_next = [RateLimited("comment/list: errcode 45011", retry_after=30,
+                                          errcode=45011)]
+    clock.advance(10)
+    world.poller.poll_due()
+    assert "main" in world.poller.pauses_report()
+    clock.advance(31)
+    world.poller.poll_due()
+    assert world.poller.pauses_report() == {} and told == []
