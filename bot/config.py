@@ -84,6 +84,8 @@ class Config:
     model_registry: Path | None = None  # folder whose live.json the daemon follows (None: pinned)
     polling: PollSchedule = PollSchedule()
     tick_seconds: float = 1.0
+    max_poll_lag_seconds: float | None = None  # /healthz degrades past it; None: see poll_lag_limit
+    quota_probe_minutes: float = 5.0  # while an account is paused on its daily quota (45009)
     discover_minutes: float = 2.0
     rules_reload_seconds: float = 2.0
     deadline_check_seconds: float = 30.0
@@ -105,6 +107,14 @@ class Config:
     spikes_check_seconds: float = 60.0
 
 
+def poll_lag_limit(config: Config) -> float:
+    """Seconds without a successful poll before /healthz degrades: ``[polling] max_lag_seconds``,
+    by default twice ``slow_seconds`` and at least 120 (600 s with the shipped settings)."""
+    if config.max_poll_lag_seconds is not None:
+        return float(config.max_poll_lag_seconds)
+    return max(120.0, 2 * config.polling.slow_seconds)
+
+
 _SCHEMA: dict[str, Any] = {
     "storage": {"db": str},
     "rules": {"path": str, "reload_seconds": "pos", "spikes_check_seconds": "pos"},
@@ -113,7 +123,8 @@ _SCHEMA: dict[str, Any] = {
         "fast_seconds": "pos", "normal_seconds": "pos", "slow_seconds": "pos",
         "fast_for_hours": "pos", "normal_for_hours": "pos", "stop_after_days": "pos",
         "active_minutes": "pos", "rescan_minutes": "pos", "max_comment_age_hours": "pos",
-        "tick_seconds": "pos", "discover_minutes": "pos",
+        "tick_seconds": "pos", "discover_minutes": "pos", "max_lag_seconds": "pos",
+        "quota_probe_minutes": "pos",
     },
     "sender": {"max_attempts": int, "backoff_cap_seconds": "pos"},
     "wecom": {"base_url": str, "groups": dict},
@@ -342,6 +353,9 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
             "registry", "models")),
         polling=schedule,
         tick_seconds=float(polling.get("tick_seconds", 1.0)),
+        max_poll_lag_seconds=float(polling["max_lag_seconds"]) if "max_lag_seconds" in polling
+        else None,
+        quota_probe_minutes=float(polling.get("quota_probe_minutes", 5.0)),
         discover_minutes=float(polling.get("discover_minutes", 2.0)),
         rules_reload_seconds=float(_section(data, "rules").get("reload_seconds", 2.0)),
         deadline_check_seconds=float(cases.get("deadline_check_seconds", 30.0)),
@@ -433,4 +447,5 @@ def _push_ok(acc: dict[str, Any], where: str, checker: _Checker) -> bool:
     return True
 
 
-__all__ = ["AccountConfig", "ArticleConfig", "BriefingConfig", "Config", "GroupConfig", "load_config"]
+__all__ = ["AccountConfig", "ArticleConfig", "BriefingConfig", "Config", "GroupConfig", "load_config",
+           "poll_lag_limit"]

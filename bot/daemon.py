@@ -8,23 +8,24 @@ finish, and exit cleanly.
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import httpx
 from loguru import logger
 
-from bot.cases import CaseBook
-from bot.clock import Clock, from_unix, utcnow
+from bot.cases import CaseBook, enqueue
+from bot.clock import SHANGHAI, Clock, from_unix, utcnow
 from bot.config import Config
-from bot.errors import ApiError
+from bot.errors import ApiError, DianhuaError
+from bot.lease import DatabaseLease
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, Pipeline, Predictor
 from bot.poller import Poller
 from bot.scheduler import Job, Scheduler
-from bot.sender import Sender
+from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
 from bot.store import Store
 
 DISCOVER_PAGES = 5
@@ -41,6 +42,23 @@ class Daemon:
         on_outcome: Callable[[Outcome, dict[str, Any]], None] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        # one daemon per database: a second one stops here, before it opens or polls anything
+        self.lease = DatabaseLease(config.db).acquire()
+        try:
+            self._build(config, clock, model, transport, on_outcome, sleep)
+        except BaseException:
+            self.lease.release()
+            raise
+
+    def _build(
+        self,
+        config: Config,
+        clock: Clock,
+        model: Predictor | None,
+        transport: httpx.BaseTransport | None,
+        on_outcome: Callable[[Outcome, dict[str, Any]], None] | None,
+        sleep: Callable[[float], None] | None,
+    ) -> None:
         from bot.rules import RulesHolder
         from connectors.wechat import WeChatClient
         from connectors.wecom import WeComWebhook
@@ -49,7 +67,6 @@ class Daemon:
         self.clock = clock
         self.store = Store(config.db, clock=clock)
         self.cases = CaseBook(self.store, config.cases)
-        self.rules = RulesHolder(config.rules)
         from bot.model_holder import ModelHolder
 
         # the live model: follows models/live.json when a registry is configured
@@ -57,6 +74,8 @@ class Daemon:
                                   model=model, on_switch=self._on_model_switch)
         self._shadow_since: dict[str, str] = {}
         self.store.set_meta("model_live", self.models.version)
+        # a file whose examples fail is refused, at start-up too (docs/rules.md)
+        self.rules = RulesHolder(config.rules, clock=clock, predict=self._predict_example)
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         self.clients = {
             acc.name: WeChatClient(
@@ -81,6 +100,7 @@ class Daemon:
         self.poller = Poller(
             self.store, self.clients.get, schedule=config.polling, clock=clock,
             on_poll=self._on_poll, on_error=self._on_api_error,
+            probe_seconds=config.quota_probe_minutes * 60, on_pause=self._on_pause,
         )
         self.sender = Sender(
             self.store,
@@ -90,6 +110,7 @@ class Daemon:
             replies_enabled=self._replies_enabled,
             max_attempts=config.sender_max_attempts,
             backoff_cap=config.sender_backoff_cap,
+            duty_group=config.cases.duty_group,
             on_sent=self._on_sent,
             on_error=self._on_api_error,
         )
@@ -148,7 +169,16 @@ class Daemon:
         return new
 
     def send(self) -> int:
-        return self.sender.drain()
+        """Both lanes, public replies first."""
+        return self.send_public() + self.send_groups()
+
+    def send_public(self) -> int:
+        """Replies, private messages, features, unfeatures: never behind a group robot."""
+        return self.sender.drain(kinds=PUBLIC_LANE)
+
+    def send_groups(self) -> int:
+        """Group notifications: their own job, however slow a robot is."""
+        return self.sender.drain(kinds=GROUP_LANE)
 
     def check_deadlines(self) -> None:
         self.cases.check_deadlines(self.clock())
@@ -221,13 +251,18 @@ class Daemon:
 
     # -- run ------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the jobs (and the HTTP endpoints) in the background."""
+        """Start the jobs (and the HTTP endpoints) in the background.
+
+        The HTTP port is bound first: when it is taken, this raises before anything is polled.
+        """
         c = self.config
+        sock = self._bind_http() if c.http_enabled else None
         self.discover()
         self._scheduler = Scheduler(
             [
                 Job("poll", self.poll, c.tick_seconds),
-                Job("send", self.send, c.tick_seconds),
+                Job("send", self.send_public, c.tick_seconds),
+                Job("notify", self.send_groups, c.tick_seconds),
                 Job("rules", self.reload_rules, c.rules_reload_seconds),
                 Job("heartbeat", self.heartbeat, 5.0),
                 Job("model", self.reload_model, c.rules_reload_seconds),
@@ -240,8 +275,8 @@ class Daemon:
         self.heartbeat(force=True)
         self._scheduler.start()
         self.metrics.up.set(1)
-        if c.http_enabled:
-            self._start_http()
+        if sock is not None:
+            self._start_http(sock)
         logger.info("dianhua running: {} account(s), database {}, rules {}",
                     len(self.clients), c.db, self.rules.current.version)
 
@@ -258,6 +293,7 @@ class Daemon:
         self.metrics.up.set(0)
         for client in self.clients.values():
             client.close()
+        self.lease.release()
         logger.info("dianhua stopped cleanly")
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
@@ -269,8 +305,8 @@ class Daemon:
         if self._stop.is_set():
             self.shutdown()
             return
-        self.start()
         try:
+            self.start()
             while not self._stop.wait(0.5):
                 pass
         finally:
@@ -279,9 +315,24 @@ class Daemon:
     def serve_http(self) -> None:
         """Serve ``/healthz``, ``/metrics``, ``/wechat/<account>`` and the desk in a thread
         (``start()`` does this when ``http.enabled``; the demo calls it alone)."""
-        self._start_http()
+        self._start_http(self._bind_http())
 
-    def _start_http(self) -> None:
+    def _bind_http(self) -> socket.socket:
+        host, port = self.config.http_host, self.config.http_port
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise DianhuaError(
+                f"cannot listen on {host}:{port} for /healthz and the desk "
+                f"({exc.strerror or exc}): is another dianhua running? Set [http] port, or "
+                "[http] enabled = false"
+            ) from exc
+        return sock
+
+    def _start_http(self, sock: socket.socket) -> None:
         import uvicorn
 
         from bot.http import create_app
@@ -290,10 +341,14 @@ class Daemon:
         config = uvicorn.Config(app, host=self.config.http_host, port=self.config.http_port,
                                 log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
-        thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                  name="http", daemon=True)
         thread.start()
 
     # -- callbacks ------------------------------------------------------------------------
+    def _predict_example(self, text: str) -> Any:
+        return self.model.predict_many([text])[0]
+
     def _replies_enabled(self) -> bool:
         settings = getattr(self.rules.current, "settings", None)
         return bool(getattr(settings, "replies_enabled", True))
@@ -307,6 +362,24 @@ class Daemon:
         self._last_poll[article["account"]] = self.clock()
         if new:
             self.metrics.comments.inc(new)
+
+    def _on_pause(self, account: str, what: str, details: dict[str, Any]) -> None:
+        """Tell the duty group when an account stops (and starts again) being watched."""
+        if what == "paused":
+            until = details["until"].astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+            probing = (f"每 {details['probe_minutes']:.0f} 分钟询问一次平台，恢复后自动继续；"
+                       if details.get("probing") else "")
+            text = (f"【监控暂停】公众号 {account} 的留言轮询已暂停：{details['reason']}。"
+                    f"最迟北京时间 {until} 恢复；{probing}"
+                    "在此期间新的紧急留言不会被发现，请人工查看留言区。"
+                    f"处理后可执行 dianhua accounts resume {account} 立即恢复。")
+        else:
+            text = f"【监控恢复】公众号 {account} 的留言轮询已恢复（{details.get('why', '')}）。"
+        duty = self.config.cases.duty_group
+        with self.store.transaction() as db:
+            enqueue(db, key=f"watch:{account}:{what}:{self.store.now()}", comment_id="",
+                    case_id=None, account=account, kind="notify", rule="watch",
+                    params={"group": duty, "template": text, "text": text}, at=self.store.now())
 
     def _on_sent(self, row: dict[str, Any]) -> None:
         self.metrics.sent.labels(row["kind"]).inc()
@@ -328,19 +401,10 @@ class Daemon:
         }
 
     def health(self) -> dict[str, Any]:
-        lag = self._poll_lag()
-        worst = max(lag.values(), default=0.0)
-        ok = worst < max(120.0, 2 * self.config.polling.slow_seconds)
-        return {
-            "status": "ok" if ok else "degraded",
-            "rules_version": self.rules.current.version,
-            "rules_error": self.rules.last_error,
-            "model_version": self.models.version,
-            "model_error": self.models.last_error,
-            "shadow_model": self.models.shadow_version or None,
-            "poll_lag_seconds": lag,
-            "uptime_seconds": (self.clock() - self.started_at) / timedelta(seconds=1),
-        }
+        """What /healthz and the desk say: see :mod:`bot.health`."""
+        from bot.health import report
+
+        return report(self)
 
 
 def _push_endpoint(config: Config, store: Store, clock: Clock,

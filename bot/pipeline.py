@@ -4,12 +4,19 @@ For each comment in state ``new``: the classifier scores it, the rules engine (p
 and one transaction writes the classification, the rule trace, the case changes and the outbox
 rows for every side effect, then marks the comment ``processed``. A crash before the commit
 leaves the comment ``new`` (it is processed again, from scratch); after it, nothing is redone.
+
+Failures: a :class:`StoreError` (the database is locked, full, failing I/O) is never the
+comment's fault: the round stops, the comment stays ``new`` and processing backs off
+(1 s, 2 s, 4 s … up to a minute, on the injected clock) before trying again. Only a comment
+that fails by itself twice in a row (the classifier or the rules raise on it) is quarantined:
+state ``error`` and a P2 review case for an editor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from loguru import logger
@@ -23,6 +30,7 @@ from bot.store import Store, dumps, insert_row
 from classifiers.prediction import Prediction
 
 EXTERNAL_KINDS = ("reply", "notify", "feature", "unfeature")
+MAX_STORE_BACKOFF = 60.0  # seconds between two attempts while the database is in trouble
 
 
 class Predictor(Protocol):
@@ -61,9 +69,37 @@ class Pipeline:
         self.clock = clock
         self.duty_group = duty_group
         self.on_outcome = on_outcome
+        self.store_failures = 0  # store errors in a row; drives the back-off
+        self.retry_at: datetime | None = None  # no processing before this (store trouble)
+        self.last_store_error: str | None = None
 
     def process_pending(self, limit: int = 200) -> int:
-        """Process up to ``limit`` new comments, oldest first. Returns how many were processed."""
+        """Process up to ``limit`` new comments, oldest first. Returns how many were processed.
+
+        Returns 0 while backing off after a store error (see the module docstring).
+        """
+        if self.retry_at is not None and self.clock() < self.retry_at:
+            return 0
+        try:
+            done = self._process_batch(limit)
+        except StoreError as exc:
+            self._store_trouble(exc)
+            return 0
+        if self.store_failures:
+            logger.info("the database answers again; processing resumed after {} failed attempt(s)",
+                        self.store_failures)
+        self.store_failures, self.retry_at, self.last_store_error = 0, None, None
+        return done
+
+    def _store_trouble(self, exc: StoreError) -> None:
+        self.store_failures += 1
+        delay = min(MAX_STORE_BACKOFF, 2.0 ** (self.store_failures - 1))
+        self.retry_at = self.clock() + timedelta(seconds=delay)
+        self.last_store_error = str(exc)
+        logger.warning("database trouble ({}); no comment is blamed: they stay new and are "
+                       "processed again in {:.0f}s (attempt {})", exc, delay, self.store_failures)
+
+    def _process_batch(self, limit: int) -> int:
         rows = self.store.pending_comments(limit)
         if not rows:
             return 0
@@ -79,9 +115,16 @@ class Pipeline:
             try:
                 if prediction is None:
                     raise ValueError("the classifier could not score this comment")
-                outcome = self.process_one(row, prediction)
+                try:
+                    outcome = self.process_one(row, prediction)
+                except StoreError:
+                    raise
+                except Exception as first:  # once more: only a repeat failure is the comment's
+                    logger.warning("comment {} failed ({}); trying it once more", row["id"],
+                                   type(first).__name__)
+                    outcome = self.process_one(row, prediction)
             except StoreError:
-                raise  # the database itself is in trouble: stop this round, retry next tick
+                raise  # the database itself is in trouble: stop this round, back off
             except Exception as exc:
                 self._quarantine(row, exc)
                 done += 1
@@ -100,19 +143,26 @@ class Pipeline:
             return None
 
     def _quarantine(self, row: dict[str, Any], exc: Exception) -> None:
-        """A comment we cannot process automatically goes to an editor instead of being lost."""
-        logger.opt(exception=exc).error(
-            "comment {} could not be processed ({}); opened a review case for an editor",
-            row["id"], type(exc).__name__,
-        )
+        """A comment we cannot process automatically goes to an editor instead of being lost.
+
+        A :class:`StoreError` while writing the case propagates (the comment stays ``new``);
+        the log says a case was opened only once it was.
+        """
         at = iso(self.clock())
+        case_id = None
         with self.store.transaction() as db:
             state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
             if state is None or state[0] != "new":
                 return
-            open_case(db, row, at=at, priority="P2", status="review", route=self.duty_group,
-                      note=f"automatic processing failed ({type(exc).__name__}); please read it")
+            case_id = open_case(db, row, at=at, priority="P2", status="review",
+                                route=self.duty_group,
+                                note=f"automatic processing failed ({type(exc).__name__}); "
+                                     "please read it")
             db.execute("update comments set state = 'error' where id = ?", [row["id"]])
+        logger.opt(exception=exc).error(
+            "comment {} could not be processed ({}, twice); opened review case #{} for an editor",
+            row["id"], type(exc).__name__, case_id,
+        )
 
     def process_one(self, row: dict[str, Any], prediction: Prediction) -> Outcome | None:
         rules = self.rules()

@@ -24,10 +24,12 @@ from loguru import logger
 
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import ApiError, AuthError, NotFound, RateLimited
+from bot.pauses import PauseBook, until_of
 from bot.store import Store
 from connectors.wechat.models import clean_text
 
 PAGE = 49  # the platform rejects count >= 50 in some doc versions; 49 is always safe
+QUOTA_ERRCODE = 45009  # the account's daily quota: probed while paused, not waited out
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,13 @@ class Poller:
         on_poll: Callable[[dict[str, Any], int], None] | None = None,
         on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
         max_pages: int = 200,
+        probe_seconds: float = 300.0,
+        on_pause: Callable[[str, str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.store = store
+        self.pauses = PauseBook(store)
+        self.probe_seconds = probe_seconds
+        self.on_pause = on_pause  # (account, "paused" | "resumed", details): tell the duty group
         self.max_pages = max_pages
         self.clients = clients
         self.schedule = schedule or PollSchedule()
@@ -84,18 +91,73 @@ class Poller:
         self.on_poll = on_poll
         self.on_error = on_error
         self._failures: dict[str, int] = {}
-        self._account_pause: dict[str, datetime] = {}
+        self._paused_cache: set[str] | None = None  # accounts with a pause row, this round
 
     def poll_due(self, limit: int = 50) -> int:
-        """Poll every article that is due. Returns the number of new comments stored."""
+        """Poll every article that is due. Returns the number of new comments stored.
+
+        Articles of a paused account are left out of the query (they must not take the places
+        of the other accounts' articles); a quota pause is probed every ``probe_seconds``.
+        """
         now = self.clock()
+        rows = self.pauses.all()
+        self._paused_cache = set(rows)
+        held = self._held_accounts(rows, now)
         total = 0
-        for article in self.store.due_articles(now, limit):
-            paused = self._account_pause.get(article["account"])
-            if paused and paused > now:
-                continue
+        for article in self.store.due_articles(now, limit, skip_accounts=held):
             total += self.poll_article(article)
         return total
+
+    def pauses_report(self) -> dict[str, dict[str, Any]]:
+        return self.pauses.report()
+
+    def _held_accounts(self, rows: dict[str, dict[str, Any]], now: datetime) -> list[str]:
+        held = []
+        for account, row in rows.items():
+            if now >= until_of(row):
+                continue  # polls may try again; the pause is lifted by the next good poll
+            if row["errcode"] == QUOTA_ERRCODE and now >= parse_iso(row["next_probe_at"]):
+                answer = self._probe(account)
+                if answer is not None:
+                    self._resume(account, answer)
+                    continue
+                self.pauses.probe_later(account, now + timedelta(seconds=self.probe_seconds))
+            held.append(account)
+        return held
+
+    def _probe(self, account: str) -> str | None:
+        """Ask the platform whether ``account`` may call comment/list again; the reason if so."""
+        client = self.clients(account)
+        if client is None:
+            return None
+        try:
+            quota = getattr(client, "quota_remaining", None)
+            if callable(quota):
+                remain = int(quota("/cgi-bin/comment/list"))
+                if remain <= 0:
+                    logger.info("account {}: still no comment/list quota (probe); next probe in "
+                                "{:.0f} min", account, self.probe_seconds / 60)
+                    return None
+                return f"openapi/quota/get: {remain} calls left today"
+            articles = self.store.query(
+                "select * from articles where account = ? and active = 1 limit 1", [account])
+            if articles:  # one cheap call instead: a single comment
+                a = articles[0]
+                client.list_comments(a["msg_data_id"], int(a["idx"]), 0, 1, 0)
+            return "comment/list answers again"
+        except ApiError as exc:
+            logger.info("account {}: quota probe answered {} (errcode {}); next probe in {:.0f} "
+                        "min", account, type(exc).__name__, exc.errcode, self.probe_seconds / 60)
+            return None
+
+    def _resume(self, account: str, why: str) -> None:
+        if self._paused_cache is not None:
+            self._paused_cache.discard(account)
+        lifted = self.pauses.resume(account)
+        if lifted is not None:
+            logger.warning("account {}: polling resumed ({})", account, why)
+            if self.on_pause and lifted["announced"]:
+                self.on_pause(account, "resumed", {"why": why})
 
     def poll_article(self, article: dict[str, Any]) -> int:
         client = self.clients(article["account"])
@@ -148,6 +210,8 @@ class Poller:
             self._report(article, exc)
             return 0
         self._failures.pop(article["id"], None)
+        if article["account"] in self._paused_after_error():
+            self._resume(article["account"], "a poll succeeded")
         published = parse_iso(article["published_at"]) if article["published_at"] else now
         last_new = parse_iso(article["last_new_at"]) if article["last_new_at"] else None
         interval = self.schedule.interval(published, last_new, now)
@@ -170,26 +234,54 @@ class Poller:
             self.on_poll(article, new)
         return new
 
+    def _paused_after_error(self) -> set[str]:
+        if self._paused_cache is not None:
+            return self._paused_cache
+        return set(self.pauses.all())
+
+    def _pause(self, account: str, exc: ApiError, reason: str, until: datetime,
+               now: datetime) -> None:
+        probe = now + timedelta(seconds=self.probe_seconds)
+        # the duty group hears of pauses that stop watching for real: the daily quota, refused
+        # credentials, any pause longer than one probe interval (not a per-minute throttle)
+        announce = self.on_pause is not None and (
+            exc.errcode == QUOTA_ERRCODE or isinstance(exc, AuthError)
+            or until - now > timedelta(seconds=self.probe_seconds))
+        new = self.pauses.pause(account, reason=reason, errcode=exc.errcode, until=until,
+                                next_probe_at=min(probe, until), announced=announce)
+        if self._paused_cache is not None:
+            self._paused_cache.add(account)
+        if new and announce and self.on_pause:
+            self.on_pause(account, "paused", {"reason": reason, "until": until,
+                                              "probe_minutes": self.probe_seconds / 60,
+                                              "probing": exc.errcode == QUOTA_ERRCODE})
+
     def _backoff(self, article: dict[str, Any], exc: ApiError, now: datetime) -> None:
         if isinstance(exc, RateLimited):
             until = now + timedelta(seconds=max(1.0, exc.retry_after))
-            self._account_pause[article["account"]] = until
+            quota = exc.errcode == QUOTA_ERRCODE
             logger.warning(
-                "account {} rate limited (errcode {}); pausing polls until {}",
+                "account {} rate limited (errcode {}); pausing polls until {}{}",
                 article["account"],
                 exc.errcode,
                 until.isoformat(timespec="seconds"),
+                f", asking openapi/quota/get every {self.probe_seconds / 60:.0f} min"
+                if quota else "",
             )
+            reason = ("daily API quota used up (errcode 45009)" if quota
+                      else f"rate limited (errcode {exc.errcode})")
+            self._pause(article["account"], exc, reason, until, now)
             return
         if isinstance(exc, AuthError):
             until = now + timedelta(minutes=5)
-            self._account_pause[article["account"]] = until
             logger.error(
                 "account {}: the platform refused our credentials (errcode {}); "
                 "check appid/secret/IP whitelist. Retrying in 5 minutes.",
                 article["account"],
                 exc.errcode,
             )
+            self._pause(article["account"], exc,
+                        f"credentials refused (errcode {exc.errcode})", until, now)
             return
         n = self._failures.get(article["id"], 0) + 1
         self._failures[article["id"]] = n

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from loguru import logger
 
 from bot import pii
-from bot.cases import add_event
+from bot.cases import add_event, enqueue
 from bot.clock import Clock, iso, utcnow
 from bot.errors import (
     AlreadyReplied,
@@ -37,6 +37,8 @@ from bot.rules.templates import render_template
 from bot.store import Store
 
 REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
+PUBLIC_LANE = ("reply", "message", "feature", "unfeature")  # the platform: what the reader sees
+GROUP_LANE = ("notify",)  # WeCom group robots: slower, rate limited, retried
 
 
 class CommentAPI(Protocol):
@@ -70,6 +72,7 @@ class Sender:
         backoff_base: float = 2.0,
         backoff_cap: float = 300.0,
         render: Callable[[str, dict[str, str]], str] | None = None,
+        duty_group: str = "duty",
         on_sent: Callable[[dict[str, Any]], None] | None = None,
         on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
     ) -> None:
@@ -82,13 +85,21 @@ class Sender:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._render = render or render_template  # the rules engine's one renderer
+        self.duty_group = duty_group  # [cases] duty_group: where undeliverable alerts go
         self.on_sent = on_sent
         self.on_error = on_error
 
-    def drain(self, limit: int = 100) -> int:
-        """Perform every due outbox row (up to ``limit``). Returns how many were sent."""
+    def drain(self, limit: int = 100, kinds: tuple[str, ...] | None = None) -> int:
+        """Perform every due outbox row (up to ``limit``). Returns how many were sent.
+
+        ``kinds`` drains one lane only: the daemon runs :data:`PUBLIC_LANE` and
+        :data:`GROUP_LANE` as two jobs, so a public reply never waits behind a slow group
+        robot. Without ``kinds`` the public lane goes first.
+        """
+        if kinds is None:
+            return self.drain(limit, PUBLIC_LANE) + self.drain(limit, GROUP_LANE)
         sent = 0
-        for row in self.store.due_outbox(self.clock(), limit):
+        for row in self.store.due_outbox(self.clock(), limit, kinds):
             if self._send_one(row):
                 sent += 1
         return sent
@@ -146,10 +157,10 @@ class Sender:
                 call(comment["msg_data_id"], int(comment["idx"]), int(comment["user_comment_id"]))
                 self._finish(row, "sent")
             elif kind == "notify":
-                group = str(params.get("group") or "duty")
+                group = str(params.get("group") or self.duty_group)
                 hook = self.groups(group)
                 if hook is None:
-                    hook = self.groups("duty")
+                    hook = self.groups(self.duty_group)
                     if hook is None:
                         self._finish(
                             row,
@@ -263,6 +274,8 @@ class Sender:
         if status == "sent":
             fields["sent_at"] = self.store.now()
         self.store.outbox_update(row["id"], **fields)
+        if status == "failed" and row["kind"] == "notify":
+            self._tell_duty(row, error)
         if error and status != "sent":
             logger.warning(
                 "outbox {} ({} for {}) {}: {}",
@@ -272,6 +285,26 @@ class Sender:
                 status,
                 error,
             )
+
+    def _tell_duty(self, row: dict[str, Any], error: str) -> None:
+        """A department was never told: queue the failure for the duty group (once per row).
+
+        Not when the failed notification was itself for the duty group, or when the duty group
+        has no robot either: then only /healthz, the log and the desk (群通知失败) can say it.
+        """
+        params = json.loads(row["params"] or "{}")
+        group = str(params.get("group") or self.duty_group)
+        if group == self.duty_group or self.groups(self.duty_group) is None:
+            return
+        case = f"案件 #{row['case_id']}" if row["case_id"] else "一条通知"
+        text = (f"【群通知失败】{case}：通知「{group}」群失败（{error[:120]}），"
+                "对方没有收到。请值班同事电话联系该部门，并检查该群的机器人配置。")
+        with self.store.transaction() as db:
+            enqueue(db, key=f"{row['key']}:failed", comment_id=row["comment_id"] or "",
+                    case_id=row["case_id"], account=row["account"] or "", kind="notify",
+                    rule="notify_failed",
+                    params={"group": self.duty_group, "template": text, "text": text},
+                    at=self.store.now())
 
     def _retry(self, row: dict[str, Any], exc: ApiError, delay: float | None = None) -> None:
         attempts = int(row["attempts"]) + 1
@@ -306,4 +339,4 @@ class Sender:
             self.on_error(row, exc)
 
 
-__all__ = ["Sender"]
+__all__ = ["GROUP_LANE", "PUBLIC_LANE", "Sender"]

@@ -33,7 +33,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.clock import Clock, iso, parse_iso, utcnow
-from bot.errors import StoreError
+from bot.errors import StoreBusy, StoreError
 
 MIGRATIONS = Migrations("dianhua")
 
@@ -214,6 +214,27 @@ def m004_hot_path_indexes(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m005_account_pauses(db: Database) -> None:
+    """Accounts whose polls are paused (daily quota, refused credentials), durable and shared
+    with `dianhua accounts` and the desk."""
+    db.table("account_pauses").create(
+        {
+            "account": str,
+            "reason": str,
+            "errcode": int,
+            "paused_at": str,
+            "until": str,  # the latest time polls resume by themselves
+            "next_probe_at": str,  # when to ask the platform whether it answers again
+            "probes": int,
+            "announced": int,  # the duty group was told (and is told again on resume)
+        },
+        pk="account",
+        defaults={"probes": 0, "announced": 0},
+        if_not_exists=True,
+    )
+
+
+@MIGRATIONS()
 def m006_case_events_by_comment(db: Database) -> None:
     """The desk's stream shows which case a follow-up was attached to."""
     db.table("case_events").create_index(["comment_id"], if_not_exists=True)
@@ -314,56 +335,129 @@ def comment_key(account: str, msg_data_id: str | int, index: int, user_comment_i
 
 
 class Store:
-    """A thread-safe handle on the SQLite file. One writer at a time, WAL for readers."""
+    """A thread-safe handle on the SQLite file. One writer at a time, WAL for readers.
 
-    def __init__(self, path: str | Path | None = None, *, clock: Clock = utcnow) -> None:
+    Writes go through one connection, serialised by a lock; reads outside a transaction use a
+    connection of their own per thread, so a reader (the desk) never waits behind a writer
+    (the pipeline waiting out an analyst's lock). Every ``sqlite3.Error`` leaves this class as
+    a :class:`StoreError` (``transient`` when waiting and trying again can help).
+
+    ``must_exist`` refuses to create a missing file (read-only commands); ``create_dirs``
+    creates missing parent folders (the daemon's default ``var/``); ``busy_timeout`` is how long
+    a statement waits for another process's write lock before :class:`StoreBusy`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        clock: Clock = utcnow,
+        must_exist: bool = False,
+        create_dirs: bool = True,
+        busy_timeout: float = 30.0,
+    ) -> None:
         self.path = str(path) if path is not None else ":memory:"
         self.clock = clock
+        self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        memory = self.path == ":memory:"
+        if not memory:
+            file = Path(self.path)
+            if file.is_dir():
+                raise StoreError(f"{self.path} is a folder, not a database file")
+            if must_exist and not file.exists():
+                raise StoreError(f"no database at {self.path}; pass --config or set DIANHUA_DB "
+                                 "(the daemon creates it on its first run)")
+            if not file.parent.exists():
+                if not create_dirs:
+                    raise StoreError(f"cannot create the database {self.path}: the folder "
+                                     f"{file.parent} does not exist")
+                try:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create the folder {file.parent} for the database: "
+                                     f"{exc.strerror or exc}") from exc
         try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=30, isolation_level=None
-            )
-            conn.execute("PRAGMA busy_timeout = 30000")
-            if self.path != ":memory:":
+            conn = self._connect()
+            if not memory:
                 conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
             self.db = Database(conn)
             with self._lock:
                 MIGRATIONS.apply(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self.busy_timeout,
+                               isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """One atomic unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``), serialised across threads."""
+        """One atomic unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``), serialised across threads.
+
+        A ``sqlite3.Error`` anywhere in it (begin, body, commit) rolls back and becomes a
+        :class:`StoreError`; other exceptions roll back and propagate unchanged.
+        """
         with self._lock:
             conn = self.db.conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot start a transaction on {self.path}: {exc}") from exc
+                raise store_error(exc, f"cannot start a transaction on {self.path}") from exc
+            self._local.in_tx = True
             try:
                 yield self.db
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
                 conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise store_error(exc, f"a write to {self.path} failed") from exc
+                raise
+            finally:
+                self._local.in_tx = False
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.db.query(sql, params))
+        """Rows as dicts. Outside a transaction it reads on this thread's own connection."""
+        try:
+            if self.path == ":memory:" or getattr(self._local, "in_tx", False):
+                with self._lock:
+                    return list(self.db.query(sql, params))
+            return list(self._reader().query(sql, params))
+        except sqlite3.Error as exc:
+            raise store_error(exc, f"a read from {self.path} failed") from exc
+
+    def _reader(self) -> Database:
+        """This thread's read connection (created on first use, closed by :meth:`close`)."""
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            conn = self._connect()
+            reader = Database(conn)
+            self._local.reader = reader
+            with self._readers_lock:  # not the write lock: a reader never waits for a writer
+                self._readers.append(conn)
+        return reader
 
     def now(self) -> str:
         return iso(self.clock())
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            with self._readers_lock:
+                for conn in self._readers:
+                    conn.close()
+                self._readers.clear()
             self.db.close()
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -414,11 +508,17 @@ class Store:
                 )
         return key
 
-    def due_articles(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+    def due_articles(
+        self, now: datetime, limit: int = 50, skip_accounts: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Articles due for a poll, most overdue first, leaving out ``skip_accounts`` (paused)."""
+        skip = ""
+        if skip_accounts:
+            skip = f" and account not in ({', '.join('?' for _ in skip_accounts)})"
         return self.query(
-            "select * from articles where active = 1 and next_poll_at <= ? "
+            f"select * from articles where active = 1 and next_poll_at <= ?{skip} "
             "order by next_poll_at limit ?",
-            [iso(now), limit],
+            [iso(now), *skip_accounts, limit],
         )
 
     def article(self, key: str) -> dict[str, Any] | None:
@@ -554,11 +654,18 @@ class Store:
         return int(rows[0]["n"])
 
     # -- outbox ---------------------------------------------------------------------------
-    def due_outbox(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+    def due_outbox(
+        self, now: datetime, limit: int = 50, kinds: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows due now, oldest first; only ``kinds`` (e.g. the replies' lane) when given."""
+        where, params = "", [iso(now)]
+        if kinds:
+            where = f" and kind in ({', '.join('?' for _ in kinds)})"
+            params += list(kinds)
         return self.query(
-            "select * from outbox where status in ('pending','inflight') and next_attempt_at <= ? "
-            "order by id limit ?",
-            [iso(now), limit],
+            "select * from outbox where status in ('pending','inflight') and next_attempt_at <= ?"
+            f"{where} order by id limit ?",
+            [*params, limit],
         )
 
     def outbox_update(self, row_id: int, **fields: Any) -> None:
@@ -592,9 +699,38 @@ class Store:
             return int(cur.rowcount)
 
 
+_TRANSIENT = ("locked", "busy", "disk i/o", "disk is full", "database or disk is full",
+              "unable to open", "readonly", "read-only", "interrupted", "out of memory")
+
+
+def store_error(exc: sqlite3.Error, what: str) -> StoreError:
+    """The store's own error for a ``sqlite3.Error``: :class:`StoreBusy` when it may pass."""
+    text = str(exc)
+    transient = isinstance(exc, sqlite3.OperationalError) and (
+        any(word in text.lower() for word in _TRANSIENT)
+        or (int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF) in _TRANSIENT_CODES
+    )
+    cls = StoreBusy if transient else StoreError
+    return cls(f"{what}: {text}")
+
+
+# SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_IOERR,
+# SQLITE_FULL, SQLITE_CANTOPEN (primary codes; extended codes keep them in the low byte)
+_TRANSIENT_CODES = {5, 6, 7, 8, 9, 10, 13, 14}
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite may already have rolled it back)."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
 def dumps(value: Any) -> str:
     """JSON for storage: UTF-8 text, keys sorted."""
     return _dumps(value)
 
 
-__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps", "insert_row"]
+__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps", "insert_row", "store_error"]

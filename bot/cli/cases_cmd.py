@@ -21,7 +21,7 @@ def _book(config_path: Path | None, db: Path | None) -> Any:
     from bot.store import Store
 
     cfg = load(config_path)
-    return CaseBook(Store(db or cfg.db), cfg.cases)
+    return CaseBook(Store(db or cfg.db, must_exist=True), cfg.cases)
 
 
 def _text_arg(value: str, what: str) -> str:

@@ -57,6 +57,7 @@ def demo(scenario: Path, rules_path: Path, speed: float, workdir: Path | None,
 
 
 def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: float) -> None:
+    from bot.cases import CasePolicy
     from bot.config import AccountConfig, Config, GroupConfig
     from bot.daemon import Daemon
     from bot.poller import PollSchedule
@@ -71,7 +72,8 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
             if not (title.isascii() and title.isdigit()) and mock.state.find_article(title) is None:
                 mock.state.add_article(title)
         groups = {name: GroupConfig(key=f"demo-{name}") for name in (rules.groups or {})}
-        groups.setdefault("duty", GroupConfig(key="demo-duty"))
+        duty = CasePolicy().duty_group
+        groups.setdefault(duty, GroupConfig(key=f"demo-{duty}"))
         port = _free_port()
         push_token, aes_key = "demotoken1", _new_aes_key()
         config = Config(

@@ -63,12 +63,10 @@ def config_check(config_path: Path | None) -> None:
 
         rs = load_rules(cfg.rules)
         click.echo(f"rules {cfg.rules}: ok (version {rs.version})")
-        for name in sorted(getattr(rs, "groups", {}) or {}):
-            if name not in cfg.groups:
-                click.echo(f"note: group {name!r} in the rules has no robot key in the config; "
-                           "its notifications go to the duty group", err=True)
+        problems.extend(_robot_problems(cfg, sorted(getattr(rs, "groups", {}) or {})))
     except RulesError as exc:
         problems.extend(str(p) for p in exc.problems)
+        problems.extend(_robot_problems(cfg, []))
     try:
         from classifiers import load_model
 
@@ -86,3 +84,26 @@ def config_check(config_path: Path | None) -> None:
         click.echo(line, err=True)
     if problems:
         raise SystemExit(1)
+
+
+def _robot_problems(cfg: object, rule_groups: list[str]) -> list[str]:
+    """A duty group without a robot key is a problem (nobody can be told anything); a rules
+    group without one is a loud warning (its notifications go to the duty group)."""
+    from bot.config import Config
+
+    assert isinstance(cfg, Config)
+    duty = cfg.cases.duty_group
+    keyed = {name for name, group in cfg.groups.items() if group.key}
+    where = f"{cfg.source} wecom.groups.{duty}"
+    if duty not in keyed:
+        return [f"{where}: the duty group {duty!r} has no robot key, so every notification to "
+                "a group without its own key fails and nobody is told. Fix: set "
+                f"DIANHUA_WECOM_KEY_{duty.upper()}=<key> in the environment (or "
+                f'[wecom.groups] {duty} = "<key>")']
+    for name in rule_groups:
+        if name not in keyed and name != duty:
+            click.secho(f"WARNING: group {name!r} in the rules has no robot key: its "
+                        f"notifications go to the duty group {duty!r} instead. Fix: set "
+                        f"DIANHUA_WECOM_KEY_{name.upper()}=<key>", err=True, fg="yellow",
+                        bold=True)
+    return []

@@ -45,12 +45,14 @@ def web(config_path: Path | None, host: str | None, port: int | None) -> None:
                     access_log=False, lifespan="off")
 
 
-def _users(config_path: Path | None, db: Path | None) -> Any:
+def _users(config_path: Path | None, db: Path | None, *, create: bool = False) -> Any:
+    """The users of the database; only ``users add`` may create the file (not its folder)."""
     from bot.store import Store
     from bot.web.users import UserBook
 
     config = load(config_path)
-    return UserBook(Store(db or config.db), dict(config.web_users))
+    store = Store(db or config.db, must_exist=not create, create_dirs=False)
+    return UserBook(store, dict(config.web_users))
 
 
 @click.group()
@@ -75,7 +77,7 @@ def add(config_path: Path | None, db: Path | None, name: str, password_stdin: bo
         password = click.prompt(f"password for {name} (at least {MIN_PASSWORD} characters)",
                                 hide_input=True, confirmation_prompt="repeat the password")
     with plain_errors():
-        book = _users(config_path, db)
+        book = _users(config_path, db, create=True)
         try:
             existed = any(u["name"] == name and u["source"] == "database" for u in book.list())
             book.add(name, password)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loguru import logger
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -13,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.clock import Clock
+from bot.errors import StoreError
 from bot.web import auth, case_views, dashboard_views, model_views, pages, stream_views
 from bot.web.desk import Desk
 from bot.web.render import STATIC
@@ -52,7 +54,18 @@ def desk_routes(desk: Desk) -> list[BaseRoute]:
 def build_desk(host: Any, *, clock: Clock | None = None) -> tuple[Desk, Starlette]:
     """The desk as its own Starlette app (sessions and security headers included)."""
     desk = Desk(host, clock=clock)
+
+    async def store_trouble(request: Request, exc: Exception) -> Response:
+        """The database is locked, full or failing: say so (503), never a bare 500."""
+        logger.warning("desk {} {}: {}", request.method, request.url.path, exc)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "数据库暂时不可用，请稍后重试"}, status_code=503)
+        return desk.render(request, "error.html", status_code=503, title="数据库暂时不可用",
+                           message="数据库正忙或出错（例如有人在 sqlite3 里占着写锁、磁盘已满）。"
+                                   "这次操作没有保存，请稍后重试；机器人会自动重试，不会丢失留言。")
+
     app = Starlette(
+        exception_handlers={StoreError: store_trouble},
         routes=desk_routes(desk),
         middleware=[
             Middleware(SecurityHeaders),

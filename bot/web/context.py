@@ -78,7 +78,7 @@ class StandaloneHost:
     rules_error: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.store = Store(self.config.db, clock=self.clock)
+        self.store = Store(self.config.db, clock=self.clock, must_exist=True)
         self.cases = CaseBook(self.store, self.config.cases)
         try:
             from bot.rules import RulesHolder

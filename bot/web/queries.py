@@ -27,6 +27,7 @@ def _loads(text: str | None, default: Any) -> Any:
 def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
     """Open cases, most urgent first: priority, then the nearest deadline, then age."""
     rows = cases.list_cases(open_only=True)
+    failed = notify_failed_cases(cases.store)
     out = []
     for row in rows:
         due = row.get("due")
@@ -47,6 +48,7 @@ def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
                 "due_name": due[0] if due else "",
                 "due_at": due[1] if due else "",
                 "seconds_left": (parse_iso(due[1]) - now).total_seconds() if due else None,
+                "notify_failed": row["id"] in failed,
             }
         )
     rank = {p: i for i, p in enumerate(PRIORITIES)}
@@ -58,6 +60,13 @@ def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
         )
     )
     return out
+
+
+def notify_failed_cases(store: Store) -> set[int]:
+    """Cases with a group notification that finally failed (the desk shows 群通知失败)."""
+    return {int(r["case_id"]) for r in store.query(
+        "select distinct case_id from outbox where kind = 'notify' and status = 'failed' "
+        "and case_id is not null")}
 
 
 def case_detail(
@@ -234,24 +243,27 @@ def today_counts(store: Store, cases: CaseBook, now: datetime) -> dict[str, Any]
 
 
 def polling(store: Store, now: datetime, lag: dict[str, float] | None) -> list[dict[str, Any]]:
-    """Per account: watched articles, last poll, seconds since (the daemon's own lag if known)."""
+    """Per account: watched articles, last poll, seconds since (the daemon's own lag if known),
+    and the pause (daily quota, refused credentials) if its polls are paused."""
     rows = store.query(
         "select account, sum(active) as active, count(*) as articles, "
         "max(last_polled_at) as last_polled_at from articles group by account order by account"
     )
+    pauses = {r["account"]: r for r in store.query("select * from account_pauses")}
     seen = set()
     out = []
     for row in rows:
         seen.add(row["account"])
         last = row["last_polled_at"]
         since = (now - parse_iso(last)).total_seconds() if last else None
-        out.append({**row, "lag": (lag or {}).get(row["account"], since)})
+        out.append({**row, "lag": (lag or {}).get(row["account"], since),
+                    "paused": pauses.get(row["account"])})
     for account, value in sorted((lag or {}).items()):
         if account not in seen:
             out.append({"account": account, "active": 0, "articles": 0, "last_polled_at": None,
-                        "lag": value})
+                        "lag": value, "paused": pauses.get(account)})
     return out
 
 
-__all__ = ["case_detail", "categories", "day_start", "polling", "queue", "stream",
-           "today_counts"]
+__all__ = ["case_detail", "categories", "day_start", "notify_failed_cases", "polling", "queue",
+           "stream", "today_counts"]

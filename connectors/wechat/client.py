@@ -199,6 +199,20 @@ class WeChatClient:
                           {"offset": offset, "count": count, "no_content": 1})
         return parse_batchget(data)
 
+    # ------------------------------------------------------------------ quota
+    def quota_remaining(self, cgi_path: str = "/cgi-bin/comment/list") -> int:
+        """Calls of ``cgi_path`` left today (``openapi/quota/get`` → ``quota.remain``).
+
+        The cheap question to ask while paused on 45009: 0 means still exhausted.
+        """
+        endpoint = "openapi/quota/get"
+        data = self._call("cgi-bin/openapi/quota/get", {"cgi_path": cgi_path})
+        quota = data.get("quota")
+        if not isinstance(quota, Mapping):
+            raise ProtocolError(f"{endpoint}: 'quota' is not an object", endpoint=endpoint)
+        remain = parse_int(quota.get("remain"), "quota.remain", endpoint)
+        return max(0, remain)
+
     # ------------------------------------------------------------------ messages
     def send_custom_text(self, openid: str, content: str) -> None:
         """Customer-service text message (only within the platform's 48-hour window).

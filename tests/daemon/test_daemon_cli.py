@@ -12,7 +12,7 @@ from daemon_fakes import FakeClock, KeywordPredictor
 
 from bot.cases import open_case
 from bot.cli import main
-from bot.config import AccountConfig, Config
+from bot.config import AccountConfig, Config, GroupConfig
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,8 @@ def test_config_check_reports_problems_with_lines(tmp_path: Path) -> None:
     assert "d.toml:2 polling.fast_seconds: must be a number greater than 0" in out.output
     good = tmp_path / "g.toml"
     good.write_text(f'[rules]\npath = "{ROOT / "rules.yaml"}"\n', encoding="utf-8")
-    ok = CliRunner().invoke(main, ["config", "check", "--config", str(good)])
+    ok = CliRunner().invoke(main, ["config", "check", "--config", str(good)],
+                            env={"DIANHUA_WECOM_KEY_DUTY": "k-duty"})
     assert ok.exit_code == 0, ok.output
     assert "rules" in ok.output and "model: ok" in ok.output
 
@@ -85,7 +86,8 @@ def test_healthz_and_metrics(tmp_path: Path) -> None:
     from bot.http import create_app
 
     config = Config(accounts=(AccountConfig(base_url="http://127.0.0.1:9"),), db=tmp_path / "h.db",
-                    rules=ROOT / "rules.yaml", http_enabled=False, log_file=None)
+                    rules=ROOT / "rules.yaml", http_enabled=False, log_file=None,
+                    groups={"duty": GroupConfig(key="k-duty")})
     daemon = Daemon(config, model=KeywordPredictor(), clock=FakeClock())
     client = TestClient(create_app(daemon))
     health = client.get("/healthz")

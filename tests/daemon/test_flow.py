@@ -208,8 +208,8 @@ def test_store_reopens_and_migrations_are_idempotent(tmp_path: Any, clock: FakeC
     applied = s2.query("select name from _sqlite_migrations")
     names = [r["name"] for r in applied]
     assert names[:4] == ["m001_initial", "m002_users", "m003_full_scans", "m004_hot_path_indexes"]
-    assert {"m006_case_events_by_comment", "m008_analysts_loop", "m009_case_reason",
-            "m011_private_messages"} <= set(names)
+    assert {"m005_account_pauses", "m006_case_events_by_comment", "m008_analysts_loop",
+            "m009_case_reason", "m011_private_messages"} <= set(names)
     assert len(names) == len(set(names))
 
 

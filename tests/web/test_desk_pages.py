@@ -274,12 +274,14 @@ def test_standalone_desk_app(tmp_path: object) -> None:
     from pathlib import Path
 
     from bot.config import Config
+    from bot.store import Store
     from bot.web import create_desk_app
     from bot.web.users import UserBook
 
     assert isinstance(tmp_path, Path)
     cfg = Config(db=tmp_path / "d.db", rules=tmp_path / "missing.yaml",
                  web_secret="s" * 32)
+    Store(cfg.db).close()  # the daemon made it; `dianhua web` never creates a database
     app = create_desk_app(cfg)
     UserBook(app.state.host.store).add("editor1", "long-enough-pw")
     with TestClient(app) as c:

@@ -1,0 +1,64 @@
+"""``dianhua accounts``: which accounts are watched, which are paused, and lifting a pause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.cli._common import config_option, load, plain_errors
+
+if TYPE_CHECKING:
+    from bot.pauses import PauseBook
+
+db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="SQLite file (default: from the configuration).")
+
+
+def _book(config_path: Path | None, db: Path | None) -> tuple[PauseBook, list[str]]:
+    from bot.pauses import PauseBook
+    from bot.store import Store
+
+    cfg = load(config_path)
+    return PauseBook(Store(db or cfg.db, must_exist=True)), [a.name for a in cfg.accounts]
+
+
+@click.group()
+def accounts() -> None:
+    """Show which accounts are watched or paused; resume a paused one."""
+
+
+@accounts.command("list")
+@config_option
+@db_option
+def list_cmd(config_path: Path | None, db: Path | None) -> None:
+    """Every configured account: watched, or paused (why, until when, next probe)."""
+    with plain_errors():
+        book, names = _book(config_path, db)
+        pauses = book.report()
+    for name in sorted(set(names) | set(pauses)):
+        p = pauses.get(name)
+        if p is None:
+            click.echo(f"{name:<16} watched")
+        else:
+            click.echo(f"{name:<16} PAUSED since {p['since'][:19]}: {p['reason']}; resumes by "
+                       f"{p['until'][:19]}, next probe {p['next_probe_at'][:19]} (UTC)")
+
+
+@accounts.command("resume")
+@config_option
+@db_option
+@click.argument("name")
+def resume(config_path: Path | None, db: Path | None, name: str) -> None:
+    """Resume polling account NAME now (e.g. after `clear_quota`); the running daemon picks it up
+    within a second. If the platform still refuses, it pauses again and says so."""
+    with plain_errors():
+        book, _names = _book(config_path, db)
+        lifted = book.resume(name)
+    if lifted is None:
+        raise click.ClickException(f"account {name!r} is not paused (see `dianhua accounts list`)")
+    click.echo(f"account {name}: pause lifted; the daemon polls it again at its next turn")
+
+
+__all__ = ["accounts"]

@@ -1,0 +1,78 @@
+"""Accounts whose polls are paused, in the database: the poller, `dianhua accounts` and the
+desk all read the same rows, so a pause is visible at once and an operator can lift it.
+
+A pause has a reason (``daily quota (errcode 45009)``, ``credentials refused (errcode 40164)``,
+…), the time polls resume by themselves (``until``) and, for a quota pause, when to ask the
+platform next whether it answers again (``next_probe_at``). Lifting a pause is deleting its row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.clock import iso, parse_iso
+from bot.store import Store
+
+
+class PauseBook:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def pause(self, account: str, *, reason: str, errcode: int | None, until: datetime,
+              next_probe_at: datetime, announced: bool = False) -> bool:
+        """Record (or extend) a pause. True when the account was not paused before.
+
+        ``announced``: the duty group was told, so it is told again when polling resumes.
+        """
+        now = self.store.now()
+        with self.store.transaction() as db:
+            existing = db.execute("select reason from account_pauses where account = ?",
+                                  [account]).fetchone()
+            if existing is None:
+                db.execute(
+                    "insert into account_pauses (account, reason, errcode, paused_at, until, "
+                    "next_probe_at, probes, announced) values (?, ?, ?, ?, ?, ?, 0, ?)",
+                    [account, reason, errcode, now, iso(until), iso(next_probe_at),
+                     int(announced)])
+            else:
+                db.execute("update account_pauses set reason = ?, errcode = ?, until = ?, "
+                           "next_probe_at = ? where account = ?",
+                           [reason, errcode, iso(until), iso(next_probe_at), account])
+        return existing is None
+
+    def probe_later(self, account: str, at: datetime) -> None:
+        with self.store.transaction() as db:
+            db.execute("update account_pauses set next_probe_at = ?, probes = probes + 1 "
+                       "where account = ?", [iso(at), account])
+
+    def resume(self, account: str) -> dict[str, Any] | None:
+        """Lift the pause; the lifted row, or None when the account was not paused."""
+        with self.store.transaction() as db:
+            cur = db.execute("select * from account_pauses where account = ?", [account])
+            row = cur.fetchone()
+            if row is None:
+                return None
+            lifted = dict(zip([c[0] for c in cur.description], row, strict=True))
+            db.execute("delete from account_pauses where account = ?", [account])
+            return lifted
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        return {r["account"]: r for r in self.store.query(
+            "select * from account_pauses order by account")}
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """For /healthz and the desk: reason, since, until, next probe per paused account."""
+        return {
+            name: {"reason": r["reason"], "errcode": r["errcode"], "since": r["paused_at"],
+                   "until": r["until"], "next_probe_at": r["next_probe_at"],
+                   "probes": r["probes"]}
+            for name, r in self.all().items()
+        }
+
+
+def until_of(row: dict[str, Any]) -> datetime:
+    return parse_iso(row["until"])
+
+
+__all__ = ["PauseBook", "until_of"]
