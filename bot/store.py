@@ -212,6 +212,27 @@ def m004_hot_path_indexes(db: Database) -> None:
     db.table("comments").create_index(["article_id"], if_not_exists=True)
 
 
+@MIGRATIONS()
+def m007_sessions_roles_throttle(db: Database) -> None:
+    """Issue 17: server-side desk sessions, sign-in back-off, roles and departments."""
+    db.table("sessions").create(
+        {"id_hash": str, "user": str, "created_at": str, "last_seen_at": str, "address": str},
+        pk="id_hash",
+    )
+    db.table("sessions").create_index(["user"])
+    db.table("login_throttle").create(
+        {"key": str, "failures": int, "blocked_until": str, "updated_at": str},
+        pk="key",
+        defaults={"failures": 0},
+    )
+    users = db.table("users")
+    users.add_column("role", str, not_null_default="editor")
+    users.add_column("departments", str, not_null_default="")  # comma-separated group names
+    users.add_column("accounts", str, not_null_default="")  # comma-separated account names
+    db.table("comments").create_index(["received_at"], if_not_exists=True)
+    db.table("cases").create_index(["resolved_at"], if_not_exists=True)
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 
