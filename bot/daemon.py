@@ -90,6 +90,7 @@ class Daemon:
             backoff_cap=config.sender_backoff_cap,
             on_sent=self._on_sent,
             on_error=self._on_api_error,
+            case_url=self._case_url if config.web_base_url else None,
         )
         self._stop = threading.Event()
         self._scheduler: Scheduler | None = None
@@ -225,6 +226,9 @@ class Daemon:
         thread.start()
 
     # -- callbacks ------------------------------------------------------------------------
+    def _case_url(self, case_id: int) -> str:
+        return f"{self.config.web_base_url}/case/{case_id}"
+
     def _replies_enabled(self) -> bool:
         settings = getattr(self.rules.current, "settings", None)
         return bool(getattr(settings, "replies_enabled", True))

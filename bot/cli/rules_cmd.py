@@ -51,6 +51,20 @@ def _load(path: Path) -> RuleSet:
         raise SystemExit(1) from None
 
 
+def full_number_warnings(rs: RuleSet, path: Path) -> list[str]:
+    """A warning for every notify that sends the full phone/ID number to a group robot."""
+    out = []
+    for rule in rs.rules:
+        for spec in rule.actions:
+            if spec.kind == "notify" and spec.params.get("full_number"):
+                out.append(
+                    f"{path}:{spec.line} warning: rule '{rule.name}' sends the FULL phone and ID "
+                    f"number to group '{spec.params.get('group')}' (a third-party platform): "
+                    "personal health data under PIPL; prefer the masked number and the case link"
+                )
+    return out
+
+
 class _Predictor:
     """The classifier, loaded on first use; tests put a fake in ``ctx.obj['predict']``."""
 
@@ -107,6 +121,8 @@ def check(ctx: click.Context, file: str | None, no_examples: bool) -> None:
         if need_model and predictor.problem:
             click.echo(f"note: {predictor.problem}; examples without 'band:' cannot be scored", err=True)
     summary = f"{len(rs.rules)} rules, {len(rs.groups)} groups, {len(rs.routes.entries)} routes"
+    for warning in full_number_warnings(rs, path):
+        click.echo(warning, err=True)
     if failures:
         failed = len({(f.line, f.field) for f in failures})
         click.echo(f"{path}: {failed} of {len(rs.examples)} examples fail (version {rs.version}, {summary})", err=True)

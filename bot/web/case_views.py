@@ -8,7 +8,8 @@ from loguru import logger
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bot.cases import CLOSED_STATUSES, TRANSITIONS, CaseError
+from bot import pii
+from bot.cases import CLOSED_STATUSES, TRANSITIONS, CaseError, add_event
 from bot.clock import iso
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
@@ -63,17 +64,48 @@ def apply_action(desk: Desk, case_id: int, action: str, form: Any, editor: str) 
     raise CaseError(f"未知操作：{action}")
 
 
+def masked_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """The case page's data with the contact and every number in the texts masked."""
+    case = dict(detail["case"])
+    phone = case.get("contact_phone") or ""
+    case["contact_phone"] = pii.mask_phone(phone) if phone else ""
+    case["contact_id"] = pii.mask(case.get("contact_id") or "")
+    comment = dict(detail["comment"] or {})
+    if comment:
+        comment["content"] = pii.mask(comment.get("content") or "")
+    follow_ups = [{**f, "content": pii.mask(f.get("content") or "")} for f in detail["follow_ups"]]
+    events = [{**e, "note": pii.mask(e.get("note") or "")} for e in detail["events"]]
+    return {**detail, "case": case, "comment": comment, "follow_ups": follow_ups,
+            "events": events}
+
+
+def reveal(desk: Desk, case_id: int, editor: str) -> None:
+    """Write the look at the full contact details into the case's audit trail."""
+    with desk.store.transaction() as db:
+        add_event(db, case_id, iso(desk.now()), editor, "reveal", note="查看了完整联系方式")
+    logger.info("desk: {} revealed the contact details of case #{}", editor, case_id)
+
+
 def routes(desk: Desk) -> dict[str, Handler]:
     guard = signed_in(desk)
 
-    @guard
-    async def case_page(request: Request) -> Response:
-        case_id = int(request.path_params["case_id"])
+    def not_found(request: Request, case_id: int) -> Response:
+        return desk.render(request, "error.html", status_code=404, title="找不到案件",
+                           message=f"案件 #{case_id} 不存在。")
+
+    def render_case(request: Request, case_id: int, *, revealed: bool = False) -> Response:
         try:
             detail = queries.case_detail(desk.store, desk.cases, case_id, desk.now())
         except CaseError:
-            return desk.render(request, "error.html", status_code=404, title="找不到案件",
-                               message=f"案件 #{case_id} 不存在。")
+            return not_found(request, case_id)
+        account = desk.account_of(request)
+        if not account.sees(detail["case"]):  # as if it did not exist: no probing
+            return not_found(request, case_id)
+        may_reveal = account.sees_number(detail["case"])
+        has_contact = bool(detail["case"].get("contact_phone") or detail["case"].get("contact_id"))
+        if not (revealed and may_reveal):
+            detail = masked_detail(detail)
+            revealed = False
         status = detail["case"]["status"]
         allowed = TRANSITIONS.get(status, ())
         due = detail["due"]
@@ -82,7 +114,12 @@ def routes(desk: Desk) -> dict[str, Handler]:
             allowed=allowed, closed=status in CLOSED_STATUSES, groups=desk.groups(),
             labels=dict(desk.groups()),
             seconds_left=(due[2] if due else None),
+            revealed=revealed, may_reveal=may_reveal and has_contact,
         )
+
+    @guard
+    async def case_page(request: Request) -> Response:
+        return render_case(request, int(request.path_params["case_id"]))
 
     @guard
     async def case_action(request: Request) -> Response:
@@ -90,6 +127,19 @@ def routes(desk: Desk) -> dict[str, Handler]:
         form = await request.form()
         action = str(form.get("action") or "")
         editor = str(request.state.user)
+        try:
+            case = desk.cases.get(case_id)
+        except CaseError:
+            return not_found(request, case_id)
+        account = desk.account_of(request)
+        if not account.sees(case):
+            return not_found(request, case_id)
+        if action == "reveal":
+            if not account.sees_number(case):
+                return desk.render(request, "error.html", status_code=403, title="无权查看",
+                                   message="只有案件负责人和回访专员可以查看完整号码。")
+            reveal(desk, case_id, editor)
+            return render_case(request, case_id, revealed=True)
         try:
             message = apply_action(desk, case_id, action, form, editor)
         except CaseError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -24,11 +25,14 @@ def _loads(text: str | None, default: Any) -> Any:
         return default
 
 
-def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
-    """Open cases, most urgent first: priority, then the nearest deadline, then age."""
+def queue(cases: CaseBook, now: datetime,
+          visible: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+    """Open cases (those ``visible`` allows), most urgent first: priority, nearest deadline, age."""
     rows = cases.list_cases(open_only=True)
     out = []
     for row in rows:
+        if visible is not None and not visible(row):
+            continue
         due = row.get("due")
         out.append(
             {
@@ -130,7 +134,8 @@ def case_detail(
 
 
 def stream(
-    store: Store, *, band: str = "", category: str = "", text: str = "", limit: int = STREAM_LIMIT
+    store: Store, *, band: str = "", category: str = "", text: str = "", limit: int = STREAM_LIMIT,
+    visible: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Recent comments with their score, band, case and label, newest first."""
     where, params = ["m.state != 'skipped'"], []
@@ -147,7 +152,8 @@ def stream(
         params.append(text)
     sql = (
         "select m.id, m.account, m.openid, m.content, m.create_time, m.received_at, m.state, "
-        "a.title as article_title, cl.score, cl.band, cl.category, "
+        "a.title as article_title, cl.score, cl.band, cl.category, cl.route, "
+        "c.route as case_route, c.assignee as case_assignee, "
         "c.id as case_id, c.status as case_status, c.priority as case_priority, "
         "l.urgent as label_urgent, l.editor as label_editor "
         "from comments m left join articles a on a.id = m.article_id "
@@ -158,6 +164,10 @@ def stream(
         "m.user_comment_id desc limit ?"
     )
     rows = store.query(sql, [*params, limit])
+    if visible is not None:
+        rows = [r for r in rows if visible({"account": r.get("account"),
+                                            "route": r.get("case_route") or r.get("route") or "",
+                                            "assignee": r.get("case_assignee") or ""})]
     for row in rows:
         row["text"] = pii.mask(row.get("content") or "")
         row["case_open"] = row.get("case_status") in OPEN_STATUSES

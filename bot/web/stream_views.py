@@ -33,7 +33,8 @@ def routes(desk: Desk) -> dict[str, Handler]:
     @guard
     async def stream_page(request: Request) -> Response:
         f = _filters(dict(request.query_params))
-        rows = queries.stream(desk.store, band=f["band"], category=f["category"], text=f["q"])
+        rows = queries.stream(desk.store, band=f["band"], category=f["category"], text=f["q"],
+                              visible=desk.account_of(request).sees)
         return desk.render(request, "stream.html", title="留言流", rows=rows, filters=f,
                            bands=BAND_CHOICES, categories=queries.categories(desk.store),
                            back=urlencode({k: v for k, v in f.items() if v}))
