@@ -155,6 +155,14 @@ class Daemon:
             self._reported_error = self.rules.last_error
             self.metrics.rules_reloads.labels("refused").inc()
 
+    def purge(self) -> None:
+        """Apply the retention policy ([retention]); logs one line with the counts."""
+        from bot.retention import purge
+
+        c = self.config
+        purge(self.store, c.retention, now=self.clock(), session_idle_minutes=c.web_idle_minutes,
+              session_absolute_hours=c.web_absolute_hours)
+
     def tick(self) -> None:
         """One round of every job, in the foreground."""
         self.reload_rules()
@@ -174,6 +182,7 @@ class Daemon:
                 Job("rules", self.reload_rules, c.rules_reload_seconds),
                 Job("deadlines", self.check_deadlines, c.deadline_check_seconds),
                 Job("discover", self.discover, c.discover_minutes * 60, jitter=5),
+                Job("purge", self.purge, c.retention.purge_every_minutes * 60, jitter=30),
             ]
         )
         self._scheduler.start()

@@ -79,8 +79,9 @@ def purge(store: Store, policy: RetentionPolicy, *, now: datetime | None = None,
             # 1. contact details of cases closed long enough ago
             ids = [r[0] for r in db.execute(
                 f"select id from cases where {_CLOSED_SQL} and {_CLOSED_AT} < ? and "
-                "(contact_phone != '' or contact_id != '' or id not in "
-                "(select case_id from case_events where kind = 'erased'))", [contact_cut])]
+                f"{_CLOSED_AT} >= ? and (contact_phone != '' or contact_id != '' or id not in "
+                "(select case_id from case_events where kind = 'erased'))",
+                [contact_cut, case_cut])]
             for case_id in ids:
                 db.execute("update cases set contact_phone = '', contact_id = '' where id = ?",
                            [case_id])

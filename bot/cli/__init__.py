@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "cases": "bot.cli.cases_cmd:cases",
     "web": "bot.cli.web_cmd:web",
     "users": "bot.cli.web_cmd:users",
+    "purge": "bot.cli.purge_cmd:purge",
 }
 
 _HELP: dict[str, str] = {
@@ -39,6 +40,7 @@ _HELP: dict[str, str] = {
     "cases": "List, show and work cases.",
     "web": "Serve the editors' desk on its own.",
     "users": "Manage the editors who can sign in to the desk.",
+    "purge": "Delete personal data past its retention period ([retention]).",
 }
 
 
