@@ -20,6 +20,7 @@ Schema changes go through :data:`MIGRATIONS` so an older file upgrades in place.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import StoreError
+from bot.files import private_dir, private_file
 
 MIGRATIONS = Migrations("dianhua")
 
@@ -267,13 +269,18 @@ class Store:
         self._lock = threading.RLock()
         try:
             if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                private_dir(Path(self.path).parent)
+                # 0600 before SQLite writes anything: its -wal and -shm copy the file's mode
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+                private_file(self.path)
             conn = sqlite3.connect(
                 self.path, check_same_thread=False, timeout=30, isolation_level=None
             )
             conn.execute("PRAGMA busy_timeout = 30000")
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
+                for suffix in ("-wal", "-shm"):
+                    private_file(self.path + suffix)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self.db = Database(conn)

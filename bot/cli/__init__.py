@@ -85,7 +85,9 @@ def main(log_level: str) -> None:
     Start with `dianhua demo`, or `dianhua run --config dianhua.toml` for the real thing.
     """
     from bot import logs
+    from bot.files import private_umask
 
+    private_umask()  # database, WAL, logs and exports: owner only (0600 / 0700)
     logs.setup(level=log_level.upper())  # personal data masked on every sink, from the start
 
 

@@ -141,14 +141,34 @@ def set_status(config_path: Path | None, db: Path | None, case_id: int, status: 
 @click.option("--csv", "as_csv", is_flag=True, default=True, help="CSV to standard output.")
 @click.option("--with-contact", is_flag=True,
               help="Include full phone and ID numbers (only for the people who call back).")
-def export(config_path: Path | None, db: Path | None, as_csv: bool, with_contact: bool) -> None:
-    """Export every case as CSV (personal data masked unless --with-contact)."""
+@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (created 0600, owner only) instead of standard output.")
+def export(config_path: Path | None, db: Path | None, as_csv: bool, with_contact: bool,
+           output: Path | None) -> None:
+    """Export every case as CSV (personal data masked unless --with-contact).
+
+    Cells that a spreadsheet would run as a formula (starting with = + - @, a tab or CR) are
+    written with a leading ' so they stay text.
+    """
+    from bot.csvsafe import safe_row
+    from bot.files import open_private
+
     with plain_errors():
         rows = _book(config_path, db).list_cases()
     fields = ["id", "status", "priority", "route", "assignee", "opened_at", "first_reply_at",
               "contact_at", "handed_off_at", "resolved_at", "outcome", "score", "band",
               "category", "contact_phone", "contact_id", "comment"]
-    writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+    out = open_private(output, newline="") if output is not None else sys.stdout
+    try:
+        _write_csv(out, fields, rows, with_contact, safe_row)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+def _write_csv(out: Any, fields: list[str], rows: list[dict[str, Any]], with_contact: bool,
+               safe_row: Any) -> None:
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         row = dict(row)
@@ -157,4 +177,4 @@ def export(config_path: Path | None, db: Path | None, as_csv: bool, with_contact
             row["comment"] = pii.mask(row["comment"])
             row["contact_phone"] = pii.mask_phone(row["contact_phone"]) if row["contact_phone"] else ""
             row["contact_id"] = pii.mask(row["contact_id"] or "")
-        writer.writerow(row)
+        writer.writerow(safe_row(row))
