@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases import CasePolicy, Deadlines
-from bot.errors import ConfigError, Problem
+from bot.errors import ConfigError, InputError, Problem
+from bot.limits import read_file
 from bot.poller import PollSchedule
 from bot.retention import RetentionPolicy
 
@@ -189,7 +190,9 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
     if path is not None:
         file = str(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_file(path).decode("utf-8")
+        except InputError as exc:
+            raise ConfigError(Problem(file, None, None, "", str(exc).removeprefix(f"{file}: "))) from None
         except FileNotFoundError as exc:
             raise ConfigError(Problem(file, None, None, "", "file not found")) from exc
         except (OSError, UnicodeDecodeError) as exc:

@@ -50,10 +50,11 @@ class Daemon:
         self.store = Store(config.db, clock=clock)
         self.cases = CaseBook(self.store, config.cases)
         self.rules = RulesHolder(config.rules)
+        self.model_error: str | None = None
         if model is None:
-            from classifiers import load_model
+            from classifiers.fallback import load_or_fallback
 
-            model = load_model(config.model)
+            model, self.model_error = load_or_fallback(config.model)
         self.model = model
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         self.clients = {
@@ -187,6 +188,8 @@ class Daemon:
         )
         self._scheduler.start()
         self.metrics.up.set(1)
+        if self.model_error:
+            self._tell_duty_about_fallback()
         if c.http_enabled:
             self._start_http()
         logger.info("dianhua running: {} account(s), database {}, rules {}",
@@ -235,6 +238,19 @@ class Daemon:
         thread.start()
 
     # -- callbacks ------------------------------------------------------------------------
+    def _tell_duty_about_fallback(self) -> None:
+        """Once per start: the duty group learns the model is down (through the outbox)."""
+        from bot.cases import enqueue
+        from bot.clock import iso
+
+        text = ("【系统告警】分类模型无法加载，dianhua 正以关键词兜底运行：含紧急关键词的留言一律"
+                "转人工审核，不自动公开回复。请尽快恢复模型（dianhua train 或恢复模型文件）。")
+        with self.store.transaction() as db:
+            enqueue(db, key=f"system:model-fallback:{iso(self.started_at)}", comment_id="",
+                    case_id=None, account="", kind="notify", rule="system",
+                    params={"group": self.config.cases.duty_group, "template": text,
+                            "text": text}, at=iso(self.clock()))
+
     def _case_url(self, case_id: int) -> str:
         return f"{self.config.web_base_url}/case/{case_id}"
 
@@ -276,9 +292,12 @@ class Daemon:
         worst = max(lag.values(), default=0.0)
         ok = worst < max(120.0, 2 * self.config.polling.slow_seconds)
         return {
-            "status": "ok" if ok else "degraded",
+            # unauthenticated: say *that* something is wrong, never the text or a path
+            "status": "ok" if ok and not self.model_error else "degraded",
             "rules_version": self.rules.current.version,
-            "rules_error": self.rules.last_error,
+            "rules_error": "rules invalid" if self.rules.last_error else None,
+            "model": "keyword fallback (model unusable)" if self.model_error else "ok",
+            "model_fallback": bool(self.model_error),
             "poll_lag_seconds": lag,
             "uptime_seconds": (self.clock() - self.started_at) / timedelta(seconds=1),
         }

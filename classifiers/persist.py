@@ -137,7 +137,17 @@ def load_model(path: str | Path | None = None) -> UrgencyModel:
         or "category" not in payload
     ):
         raise ModelError(f"model file {model_path} is not a dianhua model (format {FORMAT})")
-    model = UrgencyModel(payload["urgent"], payload["category"], card)
+    try:
+        model = UrgencyModel(payload["urgent"], payload["category"], card)
+        model.predict_many(["自检：核酸结果什么时候出"])  # the shape is right only if this works
+    except ModelError:
+        raise
+    except Exception as exc:  # allowed types in the wrong shape: no traceback, a plain refusal
+        raise ModelError(
+            f"model file {model_path.name} holds allowed types but not in the shape of a "
+            f"dianhua model ({type(exc).__name__}); retrain with `dianhua train` or restore "
+            "both files"
+        ) from None
     logger.debug("loaded model {} from {}", model.version, model_path)
     return model
 

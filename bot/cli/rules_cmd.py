@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from bot import pii
-from bot.errors import RulesError
+from bot.errors import InputError, RulesError
 from bot.rules import RuleSet, load_rules
 from bot.rules.replay import (
     BadRecord,
@@ -152,6 +152,8 @@ def _comments(text: str | None, data: str | None, band: str | None, score: float
                 comments.append(item)
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{data}: cannot be read ({type(exc).__name__})") from None
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
     if bad:
         raise click.ClickException("the comments file has problems:\n" + "\n".join(f"  {b}" for b in bad[:50]))
     return comments

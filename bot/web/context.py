@@ -89,8 +89,11 @@ class StandaloneHost:
         self.model = _model_card(self.config)
 
     def health(self) -> dict[str, Any]:
+        """What the unauthenticated /healthz may say: *that* the rules are invalid, not why
+        (the status page, behind sign-in, reads the details from ``rules.last_error``)."""
+        error = self.rules_error or getattr(self.rules, "last_error", None)
         return {"status": "ok", "rules_version": _rules_version(self.rules),
-                "rules_error": self.rules_error or getattr(self.rules, "last_error", None)}
+                "rules_error": "rules invalid" if error else None}
 
 
 def _rules_version(rules: Any) -> str:

@@ -95,6 +95,13 @@ class Desk:
             return None
         return result if isinstance(result, dict) else None
 
+    def system_alert(self) -> str:
+        """A banner for every page when the bot runs degraded (the model fell back)."""
+        if getattr(self.host, "model_error", None):
+            return ("分类模型无法加载：正以关键词兜底运行，含紧急关键词的留言一律转人工审核，"
+                    "不自动公开回复。详情见「运行状态」。")
+        return ""
+
     # -- pages --------------------------------------------------------------------------
     def flash(self, request: Request, kind: str, text: str) -> None:
         messages = list(request.session.get("flash") or [])
@@ -105,6 +112,7 @@ class Desk:
         self, request: Request, template: str, *, status_code: int = 200, **values: Any
     ) -> HTMLResponse:
         flashes = request.session.pop("flash", None) or []
+        values.setdefault("system_alert", self.system_alert())
         html = self.env.get_template(template).render(
             user=values.pop("user", None) or request.session.get("user"),
             csrf=csrf_token(request.session),

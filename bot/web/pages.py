@@ -77,6 +77,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
             request, "status.html", title="运行状态",
             rules=rules_info,
             model_version=str(getattr(model, "version", "") or ""),
+            model_error=getattr(desk.host, "model_error", None),
             card=_card_rows(card) if isinstance(card, dict) else [],
             polling=queries.polling(desk.store, now, lag if isinstance(lag, dict) else None),
             counts=queries.today_counts(desk.store, desk.cases, now),
