@@ -27,6 +27,8 @@ EVENT_ZH = {
     "notify": "通知",
     "reply": "回复",
     "deadline": "超时",
+    "reveal": "查看完整号码",
+    "erased": "联系方式已清除",
 }
 OUTBOX_ZH = {
     "pending": "待发送",

@@ -132,3 +132,21 @@ def test_users_cli_sets_roles_and_departments(host: Host) -> None:
     assert r.exit_code == 0
     account = UserBook(host.store).account("新人")
     assert account is not None and account.role == "editor" and not account.may_call
+
+
+def test_no_probing_by_number_and_no_marks_outside_ones_departments(
+        as_user: object, host: Host, case_id: int) -> None:
+    c = as_user("南山编辑")  # type: ignore[operator]
+    assert "电话 138****0000" in c.get("/stream").text
+    rows = c.get("/stream").text.count("data-comment=")
+    for probe in (PHONE, "138.0000.0000", "不存在的 13800000000"):
+        html = c.get("/stream", params={"q": probe}).text
+        # the search ignores a number: it neither filters nor echoes it
+        assert html.count("data-comment=") == rows and probe not in html
+    other = as_user("福田编辑")  # type: ignore[operator]
+    page = other.get("/stream")
+    comment_id = host.store.query("select comment_id from cases where id = ?", [case_id])[0][
+        "comment_id"]
+    other.post("/stream/label", data={"comment_id": comment_id, "urgent": "0",
+                                      "csrf": csrf_of(page.text)})
+    assert host.store.query("select count(*) as n from labels")[0]["n"] == 0
