@@ -87,6 +87,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
             logger.info("desk: failed sign-in")
             return desk.render(request, "login.html", status_code=401, next=target, name=name,
                                error="用户名或密码错误。")
+        desk.sessions.end(request.session.get("sid"))  # signing in again ends the old one
         request.session.clear()  # a new session: nothing from before sign-in carries over
         request.session["sid"] = desk.sessions.start(result.name, address)
         request.session["user"] = result.name
