@@ -120,3 +120,31 @@ def test_dianhua_purge_dry_run_and_settings(tmp_path: Path) -> None:
     bad.write_text("[retention]\ncomments_days = \"ninety\"\n", encoding="utf-8")
     r = runner.invoke(main, ["purge", "--config", str(bad), "--dry-run"])
     assert r.exit_code == 1 and "retention.comments_days" in r.output
+
+
+def test_the_daemon_purges_with_its_settings_and_logs_the_counts(tmp_path: Path) -> None:
+    from daemon_fakes import KeywordPredictor
+    from loguru import logger
+
+    from bot.config import AccountConfig, Config
+    from bot.daemon import Daemon
+
+    clock = FakeClock()
+    config = Config(accounts=(AccountConfig(base_url="http://127.0.0.1:9", discover=False),),
+                    db=tmp_path / "d.db", http_enabled=False, log_file=None,
+                    rules=Path(__file__).resolve().parents[2] / "rules.yaml",
+                    retention=RetentionPolicy(comments_days=1))
+    daemon = Daemon(config, model=KeywordPredictor(), clock=clock)
+    _comment(daemon.store, 1, "谢谢小编", msg="old")
+    with daemon.store.transaction() as db:
+        db.execute("update articles set active = 0")
+    clock.advance(2 * DAY)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="INFO", format="{message}")
+    try:
+        daemon.purge()
+    finally:
+        logger.remove(sink)
+    assert daemon.store.query("select count(*) as n from comments")[0]["n"] == 0
+    assert any("retention: erased" in line and "1 comment(s)" in line for line in lines)
+    daemon.shutdown()
