@@ -83,9 +83,12 @@ def read_card(path: str | Path) -> dict[str, Any]:
     card_path = card_path_for(Path(path))
     if not card_path.exists():
         raise ModelError(f"model card not found: {card_path} (it must sit beside the model)")
+    from bot.errors import InputError
+    from bot.limits import loads, read_file
+
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        card = loads(read_file(card_path, max_bytes=1024 * 1024).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, InputError) as exc:
         raise ModelError(f"model card {card_path} is not valid JSON: {exc}") from exc
     if not isinstance(card, dict):
         raise ModelError(f"model card {card_path} must be a JSON object")

@@ -7,7 +7,6 @@ and ``.clock`` are used when present.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -103,11 +102,12 @@ def _rules_version(rules: Any) -> str:
 
 def _model_card(config: Config) -> ModelCard | None:
     try:
+        from bot.limits import loads, read_file
         from classifiers.paths import DEFAULT_MODEL, card_path_for
 
         path = card_path_for(config.model or DEFAULT_MODEL)
-        return ModelCard(json.loads(path.read_text(encoding="utf-8")))
-    except (ImportError, OSError, ValueError) as exc:
+        return ModelCard(loads(read_file(path, max_bytes=1024 * 1024).decode("utf-8")))
+    except (ImportError, OSError, ValueError, DianhuaError) as exc:
         logger.warning("the desk could not read the model card: {}", exc)
         return None
 
