@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases import CasePolicy, Deadlines
-from bot.errors import ConfigError, Problem
+from bot.errors import ConfigError, InputError, Problem
+from bot.limits import read_file
 from bot.poller import PollSchedule
+from bot.retention import RetentionPolicy
 
 MOCK_BASE_URL = "http://127.0.0.1:8765"
 MOCK_APPID = "wx0000000000000000"
@@ -99,6 +101,13 @@ class Config:
     http_enabled: bool = True
     web_secret: str = field(default="", repr=False)
     web_users: dict[str, str] = field(default_factory=dict, repr=False)  # name -> password hash
+    # issue 17: sessions, cookies, proxies, case links; retention
+    web_idle_minutes: float = 120.0
+    web_absolute_hours: float = 12.0
+    web_secure_cookie: str = "auto"  # auto | always | never
+    web_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    web_base_url: str = ""  # e.g. https://desk.example.org — links to cases in group messages
+    retention: RetentionPolicy = RetentionPolicy()
     log_file: Path | None = Path("var/log/dianhua.jsonl")
     log_level: str = "INFO"
     log_rotation: str = "20 MB"
@@ -132,7 +141,11 @@ _SCHEMA: dict[str, Any] = {
               "deadline_check_seconds": "pos", "working_days_for": list},
     "briefing": {"group": str, "time": str, "desk_url": str, "skip_non_working_days": bool},
     "http": {"host": str, "port": int, "enabled": bool},
-    "web": {"secret_key": str, "users": dict},
+    "web": {"secret_key": str, "users": dict, "idle_minutes": "pos", "absolute_hours": "pos",
+            "secure_cookie": str, "trusted_proxies": list, "base_url": str},
+    "retention": {"comments_days": "pos", "resolved_cases_days": "pos",
+                  "contact_days_after_resolution": "pos",
+                  "purge_every_minutes": "pos"},
     "log": {"file": str, "level": str, "rotation": str, "retention": int},
     "accounts": list,
 }
@@ -211,7 +224,9 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
     if path is not None:
         file = str(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_file(path).decode("utf-8")
+        except InputError as exc:
+            raise ConfigError(Problem(file, None, None, "", str(exc).removeprefix(f"{file}: "))) from None
         except FileNotFoundError as exc:
             raise ConfigError(Problem(file, None, None, "", "file not found")) from exc
         except (OSError, UnicodeDecodeError) as exc:
@@ -334,6 +349,16 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
     if level not in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"):
         checker.add("log.level", f"must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     web = _section(data, "web")
+    if str(web.get("secure_cookie", "auto")) not in ("auto", "always", "never"):
+        checker.add("web.secure_cookie", "must be \"auto\", \"always\" or \"never\"")
+    proxies = web.get("trusted_proxies", ["127.0.0.1", "::1"])
+    if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+        proxies = []
+        checker.add("web.trusted_proxies", "must be a list of addresses in quotes")
+    base_url = str(web.get("base_url", "")).rstrip("/")
+    if base_url and not re.match(r"^https?://[^\s/]+", base_url):
+        checker.add("web.base_url", f"must start with https:// or http://, got {base_url!r}")
+    keep = _section(data, "retention")
 
     if checker.problems:
         raise ConfigError(checker.problems)
@@ -370,6 +395,20 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         http_enabled=bool(http.get("enabled", True)),
         web_secret=env.get("DIANHUA_WEB_SECRET") or str(web.get("secret_key", "")),
         web_users={str(k): str(v) for k, v in (web.get("users") or {}).items()},
+        web_idle_minutes=float(web.get("idle_minutes", 120.0)),
+        web_absolute_hours=float(web.get("absolute_hours", 12.0)),
+        web_secure_cookie=str(web.get("secure_cookie", "auto")),
+        web_trusted_proxies=tuple(proxies),
+        web_base_url=base_url,
+        retention=RetentionPolicy(
+            comments_days=float(keep.get("comments_days", RetentionPolicy.comments_days)),
+            resolved_cases_days=float(keep.get("resolved_cases_days",
+                                               RetentionPolicy.resolved_cases_days)),
+            contact_days=float(keep.get("contact_days_after_resolution",
+                                        RetentionPolicy.contact_days)),
+            purge_every_minutes=float(keep.get("purge_every_minutes",
+                                               RetentionPolicy.purge_every_minutes)),
+        ),
         log_file=_path(log_file) if log_file else None,
         log_level=level,
         log_rotation=str(log.get("rotation", "20 MB")),

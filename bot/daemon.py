@@ -69,9 +69,22 @@ class Daemon:
         self.cases = CaseBook(self.store, config.cases)
         from bot.model_holder import ModelHolder
 
-        # the live model: follows models/live.json when a registry is configured
-        self.models = ModelHolder(registry=config.model_registry, fallback=config.model,
-                                  model=model, on_switch=self._on_model_switch)
+        # the live model: follows models/live.json when a registry is configured. When even
+        # the default model cannot be used, the keyword fallback runs (review, never auto)
+        # and every place an operator looks says so (issue 17).
+        self.model_error: str | None = None
+
+        def holder(live: Predictor | None) -> ModelHolder:
+            return ModelHolder(registry=config.model_registry, fallback=config.model,
+                               model=live, on_switch=self._on_model_switch)
+
+        try:
+            self.models = holder(model)
+        except Exception:  # noqa: BLE001 - a broken model file must not be a total outage
+            from classifiers.fallback import load_or_fallback
+
+            fallback, self.model_error = load_or_fallback(config.model)
+            self.models = holder(fallback)
         self._shadow_since: dict[str, str] = {}
         self.store.set_meta("model_live", self.models.version)
         # a file whose examples fail is refused, at start-up too (docs/rules.md)
@@ -113,6 +126,7 @@ class Daemon:
             duty_group=config.cases.duty_group,
             on_sent=self._on_sent,
             on_error=self._on_api_error,
+            case_url=self._case_url if config.web_base_url else None,
         )
         self.inbox, self.push = _push_endpoint(config, self.store, clock, self.metrics)
         from bot.alerts import SpikeJob
@@ -238,6 +252,14 @@ class Daemon:
     def _on_model_switch(self, old: str, new: str) -> None:
         self.store.set_meta("model_live", new)
 
+    def purge(self) -> None:
+        """Apply the retention policy ([retention]); logs one line with the counts."""
+        from bot.retention import purge
+
+        c = self.config
+        purge(self.store, c.retention, now=self.clock(), session_idle_minutes=c.web_idle_minutes,
+              session_absolute_hours=c.web_absolute_hours)
+
     def tick(self) -> None:
         """One round of every job, in the foreground."""
         self.heartbeat()
@@ -270,11 +292,14 @@ class Daemon:
                 Job("discover", self.discover, c.discover_minutes * 60, jitter=5),
                 Job("spikes", self.check_spikes, c.spikes_check_seconds),
                 Job("briefing", self.send_briefing, 60.0),
+                Job("purge", self.purge, c.retention.purge_every_minutes * 60, jitter=30),
             ]
         )
         self.heartbeat(force=True)
         self._scheduler.start()
         self.metrics.up.set(1)
+        if self.model_error:
+            self._tell_duty_about_fallback()
         if sock is not None:
             self._start_http(sock)
         logger.info("dianhua running: {} account(s), database {}, rules {}",
@@ -348,6 +373,22 @@ class Daemon:
     # -- callbacks ------------------------------------------------------------------------
     def _predict_example(self, text: str) -> Any:
         return self.model.predict_many([text])[0]
+
+    def _tell_duty_about_fallback(self) -> None:
+        """Once per start: the duty group learns the model is down (through the outbox)."""
+        from bot.cases import enqueue
+        from bot.clock import iso
+
+        text = ("【系统告警】分类模型无法加载，dianhua 正以关键词兜底运行：含紧急关键词的留言一律"
+                "转人工审核，不自动公开回复。请尽快恢复模型（dianhua train 或恢复模型文件）。")
+        with self.store.transaction() as db:
+            enqueue(db, key=f"system:model-fallback:{iso(self.started_at)}", comment_id="",
+                    case_id=None, account="", kind="notify", rule="system",
+                    params={"group": self.config.cases.duty_group, "template": text,
+                            "text": text}, at=iso(self.clock()))
+
+    def _case_url(self, case_id: int) -> str:
+        return f"{self.config.web_base_url}/case/{case_id}"
 
     def _replies_enabled(self) -> bool:
         settings = getattr(self.rules.current, "settings", None)

@@ -79,6 +79,11 @@ class ModelError(DianhuaError):
     """A classifier model cannot be loaded or used."""
 
 
+class InputError(DianhuaError):
+    """An input file that cannot be read within the limits (bot/limits.py): too large, a line
+    without end, binary data."""
+
+
 class StoreError(DianhuaError):
     """The SQLite store cannot be opened, migrated, read or written."""
 
@@ -168,6 +173,7 @@ __all__ = [
     "BadRequest",
     "ConfigError",
     "DianhuaError",
+    "InputError",
     "ModelError",
     "NotFound",
     "Problem",

@@ -64,6 +64,10 @@ def report(daemon: Any) -> dict[str, Any]:
         problems.append(f"account {account}: polling paused ({pause['reason']}) until "
                         f"{pause['until']}; `dianhua accounts resume {account}` resumes it")
     models = daemon.models
+    fallback_reason = getattr(daemon, "model_error", None)
+    if fallback_reason:
+        problems.append("the model could not be loaded: running on the keyword fallback "
+                        "(urgent keywords go to review, nothing is answered automatically)")
     if models.last_error:
         problems.append("a promoted model failed to load; the previous model is still running")
     rules_error = daemon.rules.last_error
@@ -78,9 +82,14 @@ def report(daemon: Any) -> dict[str, Any]:
         "status": "degraded" if problems else "ok",
         "problems": problems,
         "rules_version": daemon.rules.current.version,
-        "rules_error": rules_error,
+        # unauthenticated: *that* the rules are invalid, never the text or a path (the desk's
+        # status page, behind sign-in, shows the details)
+        "rules_error": "rules invalid" if rules_error else None,
+        "model": "keyword fallback (model unusable)" if fallback_reason else "ok",
+        "model_fallback": bool(fallback_reason),
         "model_version": models.version,
-        "model_error": models.last_error,
+        "model_error": (f"new model not loaded; keeping {models.version}"
+                        if models.last_error else None),
         "shadow_model": models.shadow_version or None,
         "poll_lag_seconds": lag,
         "poll_lag_limit_seconds": limit,

@@ -14,6 +14,7 @@ from typing import Any
 from loguru import logger
 
 from bot import pii
+from bot.files import private_dir, private_file
 
 
 def _mask_record(record: Any) -> None:
@@ -57,7 +58,7 @@ def setup(
             diagnose=False,
         )
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(file.parent)  # 0700; the file (and each rotation) 0600 under umask 077
         logger.add(
             str(file),
             level=level,
@@ -69,6 +70,7 @@ def setup(
             backtrace=False,
             diagnose=False,
         )
+        private_file(file)
 
 
 __all__ = ["setup"]

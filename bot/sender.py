@@ -75,8 +75,10 @@ class Sender:
         duty_group: str = "duty",
         on_sent: Callable[[dict[str, Any]], None] | None = None,
         on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
+        case_url: Callable[[int], str] | None = None,
     ) -> None:
         self.store = store
+        self.case_url = case_url
         self.wechat = wechat
         self.groups = groups
         self.clock = clock
@@ -233,6 +235,11 @@ class Sender:
             rows = self.store.query("select * from cases where id = ?", [row["case_id"]])
             case = rows[0] if rows else {}
         phone = case.get("contact_phone") or ""
+        id_number = case.get("contact_id") or ""
+        if not params.get("full_number"):  # group robots are a third party: masked by default
+            phone = pii.mask_phone(phone) if phone else ""
+            id_number = pii.mask(id_number)
+        link = self.case_url(int(row["case_id"])) if self.case_url and row["case_id"] else ""
         masked_comment = pii.mask(str(comment.get("content") or ""))[:200]
         variables = {
             **{str(k): str(v) for k, v in (params.get("variables") or {}).items()},
@@ -240,7 +247,8 @@ class Sender:
             "priority": str(case.get("priority") or ""),
             "route": str(case.get("route") or params.get("group") or ""),
             "phone": phone or "（尚未留电话）",
-            "id_number": case.get("contact_id") or "",
+            "id_number": id_number,
+            "case_url": link,
             "summary": masked_comment,
             "comment": masked_comment,
         }
@@ -248,8 +256,12 @@ class Sender:
             text = self._render(template, variables)
         except Exception:  # a template the engine accepted should render; never lose the alert
             text = str(params.get("text") or template)
+        if not params.get("full_number"):
+            text = pii.mask(text)
         if row["case_id"] and f"#{row['case_id']}" not in text:
             text += f"\n（案件 #{row['case_id']}）"
+        if link and link not in text:
+            text += f"\n详情：{link}"
         return text[:2000]
 
     def _after_reply(self, row: dict[str, Any]) -> None:

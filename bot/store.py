@@ -21,6 +21,7 @@ Schema changes go through :data:`MIGRATIONS` so an older file upgrades in place.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import StoreBusy, StoreError
+from bot.files import private_dir, private_file
 
 MIGRATIONS = Migrations("dianhua")
 
@@ -235,6 +237,27 @@ def m005_account_pauses(db: Database) -> None:
 
 
 @MIGRATIONS()
+def m007_sessions_roles_throttle(db: Database) -> None:
+    """Issue 17: server-side desk sessions, sign-in back-off, roles and departments."""
+    db.table("sessions").create(
+        {"id_hash": str, "user": str, "created_at": str, "last_seen_at": str, "address": str},
+        pk="id_hash",
+    )
+    db.table("sessions").create_index(["user"])
+    db.table("login_throttle").create(
+        {"key": str, "failures": int, "blocked_until": str, "updated_at": str},
+        pk="key",
+        defaults={"failures": 0},
+    )
+    users = db.table("users")
+    users.add_column("role", str, not_null_default="editor")
+    users.add_column("departments", str, not_null_default="")  # comma-separated group names
+    users.add_column("accounts", str, not_null_default="")  # comma-separated account names
+    db.table("comments").create_index(["received_at"], if_not_exists=True)
+    db.table("cases").create_index(["resolved_at"], if_not_exists=True)
+
+
+@MIGRATIONS()
 def m006_case_events_by_comment(db: Database) -> None:
     """The desk's stream shows which case a follow-up was attached to."""
     db.table("case_events").create_index(["comment_id"], if_not_exists=True)
@@ -377,14 +400,21 @@ class Store:
                     raise StoreError(f"cannot create the database {self.path}: the folder "
                                      f"{file.parent} does not exist")
                 try:
-                    file.parent.mkdir(parents=True, exist_ok=True)
+                    private_dir(file.parent)  # 0700, every folder it creates
                 except OSError as exc:
                     raise StoreError(f"cannot create the folder {file.parent} for the database: "
                                      f"{exc.strerror or exc}") from exc
         try:
+            if not memory:
+                private_dir(Path(self.path).parent)
+                # 0600 before SQLite writes anything: its -wal and -shm copy the file's mode
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+                private_file(self.path)
             conn = self._connect()
             if not memory:
                 conn.execute("PRAGMA journal_mode = WAL")
+                for suffix in ("-wal", "-shm"):
+                    private_file(self.path + suffix)
             self.db = Database(conn)
             with self._lock:
                 MIGRATIONS.apply(self.db)

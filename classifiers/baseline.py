@@ -24,8 +24,11 @@ class KeywordBaseline:
     @classmethod
     def load(cls, path: str | Path | None = None) -> KeywordBaseline:
         """Read one keyword a line (``#`` comments and blank lines ignored)."""
+        from bot.limits import read_file
+
         p = Path(path) if path is not None else KEYWORDS
-        lines = (line.strip() for line in p.read_text(encoding="utf-8").splitlines())
+        text = read_file(p, max_bytes=256 * 1024).decode("utf-8")
+        lines = (line.strip() for line in text.splitlines())
         return cls(line for line in lines if line and not line.startswith("#"))
 
     def matches(self, text: str) -> list[str]:

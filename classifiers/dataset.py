@@ -67,10 +67,14 @@ def parse_line(raw: str, *, file: str, line: int, need_category: bool) -> Exampl
     def bad(fld: str, msg: str) -> Problem:
         return Problem(file=file, line=line, column=None, field=fld, message=msg)
 
+    from bot.limits import loads
+
     try:
-        row = json.loads(raw)
+        row = loads(raw)
     except json.JSONDecodeError as exc:
         return bad("", f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except ValueError as exc:
+        return bad("", f"not usable JSON ({exc})")
     if not isinstance(row, dict):
         return bad("", "a line must be a JSON object")
     text = row.get("text")
@@ -100,10 +104,14 @@ def iter_jsonl(
     path: str | Path, *, need_category: bool = False
 ) -> Iterator[Example | Problem]:
     """Examples and problems of one JSONL file, in file order (blank lines skipped)."""
+    from bot.limits import lines
+
     p = Path(path)
     with p.open(encoding="utf-8", errors="replace") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if raw.strip():
+        for n, raw, problem in lines(fh, name=str(p)):
+            if raw is None:
+                yield Problem(file=str(p), line=n, column=None, field="", message=str(problem))
+            elif raw.strip():
                 yield parse_line(raw, file=str(p), line=n, need_category=need_category)
 
 

@@ -83,9 +83,12 @@ def read_card(path: str | Path) -> dict[str, Any]:
     card_path = card_path_for(Path(path))
     if not card_path.exists():
         raise ModelError(f"model card not found: {card_path} (it must sit beside the model)")
+    from bot.errors import InputError
+    from bot.limits import loads, read_file
+
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        card = loads(read_file(card_path, max_bytes=1024 * 1024).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, InputError) as exc:
         raise ModelError(f"model card {card_path} is not valid JSON: {exc}") from exc
     if not isinstance(card, dict):
         raise ModelError(f"model card {card_path} must be a JSON object")
@@ -137,7 +140,17 @@ def load_model(path: str | Path | None = None) -> UrgencyModel:
         or "category" not in payload
     ):
         raise ModelError(f"model file {model_path} is not a dianhua model (format {FORMAT})")
-    model = UrgencyModel(payload["urgent"], payload["category"], card)
+    try:
+        model = UrgencyModel(payload["urgent"], payload["category"], card)
+        model.predict_many(["自检：核酸结果什么时候出"])  # the shape is right only if this works
+    except ModelError:
+        raise
+    except Exception as exc:  # allowed types in the wrong shape: no traceback, a plain refusal
+        raise ModelError(
+            f"model file {model_path.name} holds allowed types but not in the shape of a "
+            f"dianhua model ({type(exc).__name__}); retrain with `dianhua train` or restore "
+            "both files"
+        ) from None
     logger.debug("loaded model {} from {}", model.version, model_path)
     return model
 

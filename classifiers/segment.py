@@ -28,7 +28,10 @@ def read_userdict(path: str | Path | None = None) -> tuple[str, ...]:
     p = Path(path) if path is not None else USERDICT
     if not p.exists():
         return ()
-    lines = (line.strip() for line in p.read_text(encoding="utf-8").splitlines())
+    from bot.limits import read_file
+
+    text = read_file(p).decode("utf-8", errors="replace")
+    lines = (line.strip() for line in text.splitlines())
     return tuple(line for line in lines if line and not line.startswith("#"))
 
 

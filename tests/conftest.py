@@ -15,3 +15,12 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(_ENV_PREFIXES):
             monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Desk passwords hash with N = 2^12 in tests (the real 2^17 costs 128 MiB and ~0.3 s per
+    check); tests/web/test_desk_security.py checks the real parameters and the re-hash."""
+    from bot.web import passwords
+
+    monkeypatch.setattr(passwords, "N", 2**12)

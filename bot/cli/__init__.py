@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "labels": "bot.cli.labels_cmd:labels",
     "model": "bot.cli.registry_cmd:model",
     "report": "bot.cli.report_cmd:report",
+    "purge": "bot.cli.purge_cmd:purge",
 }
 
 _HELP: dict[str, str] = {
@@ -47,6 +48,7 @@ _HELP: dict[str, str] = {
     "labels": "Export the editors' labels for retraining.",
     "model": "The model registry: list, compare, promote, roll back, shadow.",
     "report": "Report a period: numbers, times, plots (HTML, Markdown or JSON).",
+    "purge": "Delete personal data past its retention period ([retention]).",
 }
 
 
@@ -91,7 +93,9 @@ def main(log_level: str) -> None:
     Start with `dianhua demo`, or `dianhua run --config dianhua.toml` for the real thing.
     """
     from bot import logs
+    from bot.files import private_umask
 
+    private_umask()  # database, WAL, logs and exports: owner only (0600 / 0700)
     logs.setup(level=log_level.upper())  # personal data masked on every sink, from the start
 
 

@@ -217,9 +217,18 @@ def set_status(config_path: Path | None, db: Path | None, case_id: int, status: 
 @click.option("--csv", "as_csv", is_flag=True, default=True, help="CSV to standard output.")
 @click.option("--with-contact", is_flag=True,
               help="Include full phone and ID numbers (only for the people who call back).")
-def export(config_path: Path | None, db: Path | None, as_csv: bool, with_contact: bool) -> None:
+@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (created 0600, owner only) instead of standard output.")
+def export(config_path: Path | None, db: Path | None, as_csv: bool, with_contact: bool,
+           output: Path | None) -> None:
     """Export every case as CSV: UTF-8 with a BOM (Excel opens it), times in Beijing time,
-    personal data masked unless --with-contact."""
+    personal data masked unless --with-contact.
+
+    Cells that a spreadsheet would run as a formula (starting with = + - @, a tab or CR) are
+    written with a leading ' so they stay text.
+    """
+    from bot.files import open_private
+
     with plain_errors():
         rows = _book(config_path, db).list_cases()
     fields = ["id", "status", "status_zh", "priority", "route", "assignee", "opened_at",
@@ -227,6 +236,18 @@ def export(config_path: Path | None, db: Path | None, as_csv: bool, with_contact
               "band", "category", "contact_phone", "contact_id", "comment"]
     out = io.StringIO(newline="")
     out.write("\ufeff")  # the BOM: Excel reads the file as UTF-8, not as GBK
+    _write_csv(out, fields, rows, with_contact)
+    if output is None:
+        click.echo(out.getvalue().encode("utf-8"), nl=False)  # bytes: UTF-8 whatever the locale
+        return
+    with plain_errors(), open_private(output, newline="") as f:
+        f.write(out.getvalue())
+
+
+def _write_csv(out: Any, fields: list[str], rows: list[dict[str, Any]],
+               with_contact: bool) -> None:
+    from bot.csvsafe import safe_row
+
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
@@ -239,8 +260,7 @@ def export(config_path: Path | None, db: Path | None, as_csv: bool, with_contact
             row["comment"] = pii.mask(row["comment"])
             row["contact_phone"] = pii.mask_phone(row["contact_phone"]) if row["contact_phone"] else ""
             row["contact_id"] = pii.mask(row["contact_id"] or "")
-        writer.writerow(row)
-    click.echo(out.getvalue().encode("utf-8"), nl=False)  # bytes: UTF-8 whatever the locale
+        writer.writerow(safe_row(row))
 
 
 def _iso_beijing(value: str | None) -> str:

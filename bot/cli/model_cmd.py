@@ -330,7 +330,7 @@ def classify(text: str | None, input_path: Path | None, output_path: Path | None
                                  param_hint="--output") from None
     n = bad = 0
     try:
-        with _jsonl_in(input_path) as fh:
+        with _plain_errors(), _jsonl_in(input_path) as fh:
             for batch in _batches(fh, batch_size):
                 good = [(i, t) for i, t, err in batch if err is None]
                 preds = iter(model.predict_many([t for _, t in good], batch_size=batch_size))
@@ -353,30 +353,43 @@ def classify(text: str | None, input_path: Path | None, output_path: Path | None
 
 
 def _batches(fh: IO[str], size: int) -> Iterator[list[tuple[Any, str, str | None]]]:
-    """``(id, text, error)`` per non-blank line, ``size`` at a time; ids default to line numbers."""
+    """``(id, text, error)`` per non-blank line, ``size`` at a time; ids default to line numbers.
+
+    Lines are bounded (bot/limits.py): a line too long or nested too deep is an error row.
+    """
+    from bot.limits import lines
+
     batch: list[tuple[Any, str, str | None]] = []
-    for lineno, raw in enumerate(fh, start=1):
-        if not raw.strip():
+    for lineno, raw, problem in lines(fh, name=str(getattr(fh, "name", "input"))):
+        if raw is not None and not raw.strip():
             continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            batch.append((lineno, "", f"line {lineno}: not valid JSON ({exc.msg})"))
-        else:
-            if isinstance(row, str):
-                row = {"text": row}
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                batch.append((lineno, "", f"line {lineno}: needs a string field `text`"))
-            else:
-                ident = row.get("id", lineno)
-                if isinstance(ident, str):
-                    ident = pii.mask(ident)
-                batch.append((ident, row["text"], None))
+        batch.append(_parse_line(lineno, raw, problem))
         if len(batch) >= size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _parse_line(lineno: int, raw: str | None, problem: str | None) -> tuple[Any, str, str | None]:
+    from bot.limits import loads
+
+    if raw is None:
+        return lineno, "", f"line {lineno}: {problem}"
+    try:
+        row = loads(raw)
+    except json.JSONDecodeError as exc:
+        return lineno, "", f"line {lineno}: not valid JSON ({exc.msg})"
+    except ValueError as exc:
+        return lineno, "", f"line {lineno}: not usable JSON ({exc})"
+    if isinstance(row, str):
+        row = {"text": row}
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        return lineno, "", f"line {lineno}: needs a string field `text`"
+    ident = row.get("id", lineno)
+    if isinstance(ident, str):
+        ident = pii.mask(ident)
+    return ident, row["text"], None
 
 
 __all__ = ["classify", "eval_cmd", "train"]

@@ -14,7 +14,7 @@ import click
 
 from bot import pii
 from bot.cli._common import counted
-from bot.errors import RulesError
+from bot.errors import InputError, RulesError
 from bot.rules import RuleSet, load_rules
 from bot.rules.replay import (
     BadRecord,
@@ -52,6 +52,20 @@ def _load(path: Path) -> RuleSet:
         n = len(exc.problems)
         click.echo(f"{path}: {n} problem{'s' if n != 1 else ''}; fix {'them' if n != 1 else 'it'} and run 'dianhua rules check' again", err=True)
         raise SystemExit(1) from None
+
+
+def full_number_warnings(rs: RuleSet, path: Path) -> list[str]:
+    """A warning for every notify that sends the full phone/ID number to a group robot."""
+    out = []
+    for rule in rs.rules:
+        for spec in rule.actions:
+            if spec.kind == "notify" and spec.params.get("full_number"):
+                out.append(
+                    f"{path}:{spec.line} warning: rule '{rule.name}' sends the FULL phone and ID "
+                    f"number to group '{spec.params.get('group')}' (a third-party platform): "
+                    "personal health data under PIPL; prefer the masked number and the case link"
+                )
+    return out
 
 
 class _Predictor:
@@ -111,6 +125,8 @@ def check(ctx: click.Context, file: str | None, no_examples: bool) -> None:
             click.echo(f"note: {predictor.problem}; examples without 'band:' cannot be scored", err=True)
     summary = (f"{counted(len(rs.rules), 'rule')}, {counted(len(rs.groups), 'group')}, "
                f"{counted(len(rs.routes.entries), 'route')}")
+    for warning in full_number_warnings(rs, path):
+        click.echo(warning, err=True)
     if failures:
         failed = len({(f.line, f.field) for f in failures})
         click.echo(f"{path}: {failed} of {counted(len(rs.examples), 'example')} fail (version {rs.version}, {summary})", err=True)
@@ -140,6 +156,8 @@ def _comments(text: str | None, data: str | None, band: str | None, score: float
                 comments.append(item)
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{data}: cannot be read ({type(exc).__name__})") from None
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
     if bad:
         raise click.ClickException("the comments file has problems:\n" + "\n".join(f"  {b}" for b in bad[:50]))
     return comments

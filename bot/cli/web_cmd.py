@@ -66,8 +66,21 @@ def users() -> None:
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input (for scripts).")
-def add(config_path: Path | None, db: Path | None, name: str, password_stdin: bool) -> None:
-    """Add editor NAME, or set a new password for them (this also lifts a lock-out)."""
+@click.option("--role", type=click.Choice(["editor", "caller", "admin"]), default=None,
+              help="editor (default for a new user): works the cases of their departments; "
+                   "caller: may also see full phone numbers; admin: every case.")
+@click.option("--departments", default=None,
+              help="Comma-separated group names (from rules.yaml) whose cases they see; "
+                   "empty = every department.")
+@click.option("--accounts", default=None,
+              help="Comma-separated official-account names; empty = every account.")
+def add(config_path: Path | None, db: Path | None, name: str, password_stdin: bool,
+        role: str | None, departments: str | None, accounts: str | None) -> None:
+    """Add editor NAME, or set a new password for them.
+
+    A new password ends every session of NAME and clears their sign-in back-off.
+    Passwords: at least 12 characters, not only spaces, not containing the user name.
+    """
     from bot.web.users import MIN_PASSWORD, UserError
 
     name = utf8_text(name, "NAME")
@@ -80,7 +93,7 @@ def add(config_path: Path | None, db: Path | None, name: str, password_stdin: bo
         book = _users(config_path, db, create=True)
         try:
             existed = any(u["name"] == name and u["source"] == "database" for u in book.list())
-            book.add(name, password)
+            book.add(name, password, role=role, departments=departments, accounts=accounts)
         except UserError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"{'password changed for' if existed else 'added'} {name}")
@@ -96,11 +109,12 @@ def list_cmd(config_path: Path | None, db: Path | None) -> None:
     if not rows:
         click.echo("no users; add one with `dianhua users add NAME`")
     for row in rows:
-        state = (f"locked until {beijing(row['locked_until'])} (Beijing time)"
+        state = (f"back-off until {beijing(row['locked_until'])} (Beijing time)"
                  if row["locked_until"] else
                  f"{row['failed_logins']} failed sign-in(s)" if row["failed_logins"] else "ok")
-        click.echo(f"{row['name']:<20} {row['source']:<9} "
-                   f"{beijing(row['created_at'], empty='-'):<20} {state}")
+        scope = row.get("departments") or "all departments"
+        click.echo(f"{row['name']:<20} {row.get('role') or 'editor':<7} {scope:<20} "
+                   f"{row['source']:<9} {beijing(row['created_at'], empty='-'):<20} {state}")
 
 
 @users.command("remove")
@@ -120,12 +134,53 @@ def remove(config_path: Path | None, db: Path | None, name: str) -> None:
     click.echo(f"removed {name}")
 
 
+@users.command("set")
+@config_option
+@db_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(["editor", "caller", "admin"]), default=None)
+@click.option("--departments", default=None, help="Comma-separated group names; '' = all.")
+@click.option("--accounts", default=None, help="Comma-separated account names; '' = all.")
+def set_cmd(config_path: Path | None, db: Path | None, name: str, role: str | None,
+            departments: str | None, accounts: str | None) -> None:
+    """Change NAME's role, departments or accounts (their sessions end)."""
+    from bot.web.users import UserError
+
+    with plain_errors():
+        try:
+            ok = _users(config_path, db).set_access(name, role=role, departments=departments,
+                                                    accounts=accounts)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if not ok:
+        raise click.ClickException(f"no user {name!r} in the database")
+    click.echo(f"updated {name}; their sessions have ended")
+
+
+@users.command("revoke")
+@config_option
+@db_option
+@click.argument("name")
+def revoke(config_path: Path | None, db: Path | None, name: str) -> None:
+    """End every desk session of NAME now (a copied cookie stops working too)."""
+    with plain_errors():
+        book = _users(config_path, db)
+        count = _revoke(book, name)
+    click.echo(f"ended {count} session(s) of {name}")
+
+
+def _revoke(book: Any, name: str) -> int:
+    from bot.web.sessions import Sessions
+
+    return Sessions(book.store, book.clock).revoke(name)
+
+
 @users.command("unlock")
 @config_option
 @db_option
 @click.argument("name")
 def unlock(config_path: Path | None, db: Path | None, name: str) -> None:
-    """Lift a lock-out after too many failed sign-ins."""
+    """Clear NAME's sign-in back-off (from every address) after too many wrong passwords."""
     with plain_errors():
         ok = _users(config_path, db).unlock(name)
     if not ok:

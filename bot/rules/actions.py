@@ -154,16 +154,19 @@ class _ThenCompiler:
         if not isinstance(node, yaml.MappingNode):
             text = self._template(node, path, public=False)
             return None if text is None else {"group": "route", "template": text}
-        keys = self.c.mapping(node, path, allowed=("group", "text"), required=("text",))
+        keys = self.c.mapping(node, path, allowed=("group", "text", "full_number"), required=("text",))
         if keys is None or "text" not in keys:
             return None
         group: str | None = "route"
         if "group" in keys:
             group = check_group(self.c, keys["group"][1], join(path, "group"), self.groups, also=("route",))
         text = self._template(keys["text"][1], join(path, "text"), public=False)
-        if group is None or text is None:
+        full: bool | None = False
+        if "full_number" in keys:
+            full = self.c.boolean(keys["full_number"][1], join(path, "full_number"))
+        if group is None or text is None or full is None:
             return None
-        return {"group": group, "template": text}
+        return {"group": group, "template": text, "full_number": full}
 
     def _bare(self, kind: str, node: Node, path: str) -> dict[str, Any] | None:
         if isinstance(node, yaml.ScalarNode) and (node.tag.endswith(":null") or node.tag.endswith(":bool")):

@@ -208,6 +208,7 @@ class _Evaluator:
                 "template": p["template"],
                 "text": pii.mask(render_template(p["template"], variables)),
                 "variables": variables,
+                "full_number": bool(p.get("full_number", False)),
             })
         if spec.kind == "tag":
             return Action("tag", rule.name, {"tags": list(p["tags"])})

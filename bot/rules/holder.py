@@ -23,7 +23,8 @@ from pathlib import Path
 from loguru import logger
 
 from bot.clock import Clock, utcnow
-from bot.errors import Problem, RulesError
+from bot.errors import InputError, Problem, RulesError
+from bot.limits import read_file
 from bot.rules.loader import load_rules, version_of
 from bot.rules.ruleset import RuleSet
 from classifiers.prediction import Prediction
@@ -64,7 +65,14 @@ class RulesHolder:
         with self._lock:
             self.checked_at = self._clock()
             try:
-                data = self.path.read_bytes()
+                data = read_file(self.path)
+            except InputError as exc:
+                message = f"{exc}; keeping version {self._current.version}"
+                if self.last_error != message:
+                    logger.error("rules: {}", message)
+                self.last_error = message
+                self._seen_version = ""
+                return False
             except OSError as exc:
                 message = f"{self.path}: cannot be read ({exc.strerror or type(exc).__name__}); keeping version {self._current.version}"
                 if self.last_error != message:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.errors import Problem, RulesError
+from bot.errors import InputError, Problem, RulesError
+from bot.limits import read_file
 from bot.rules._yaml import Checker, Node, join
 from bot.rules.actions import compile_then
 from bot.rules.conditions import compile_when
@@ -35,7 +36,9 @@ def load_rules(path: str | Path) -> RuleSet:
     path = Path(path)
     name = str(path)
     try:
-        data = path.read_bytes()
+        data = read_file(path)
+    except InputError as exc:
+        raise RulesError(Problem(str(path), None, None, "", str(exc).removeprefix(f"{path}: "))) from None
     except FileNotFoundError:
         raise RulesError(Problem(str(path), None, None, "", "file not found")) from None
     except IsADirectoryError:

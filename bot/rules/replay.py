@@ -55,14 +55,22 @@ class BadRecord(ValueError):
 
 def read_comments(path: str | Path) -> Iterator[Comment | BadRecord]:
     """Comments from a JSON Lines file; unusable lines come back as :class:`BadRecord`."""
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
+    from bot.limits import lines, loads
+
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        for number, line, problem in lines(fh, name=str(path)):
+            if line is None:
+                yield BadRecord(f"{path}:{number}: {problem}")
+                continue
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = loads(line)
             except json.JSONDecodeError as exc:
                 yield BadRecord(f"{path}:{number}: not JSON ({exc.msg})")
+                continue
+            except ValueError as exc:
+                yield BadRecord(f"{path}:{number}: not usable JSON ({exc})")
                 continue
             if not isinstance(record, dict):
                 yield BadRecord(f"{path}:{number}: each line must be a JSON object")

@@ -42,8 +42,9 @@ VARIABLES: dict[str, Variable] = {
         Variable("priority", 2, False, "the case priority of this rule, e.g. P1"),
         Variable("case_id", 12, False, "the writer's open case number (empty for a new case)"),
         Variable("comment", 200, False, "the comment, phone and ID numbers masked"),
-        Variable("phone", 20, False, "the phone number in the comment (masked here; the sender fills the real one)"),
-        Variable("id_number", 20, False, "the ID number in the comment (masked here; the sender fills the real one)"),
+        Variable("phone", 20, False, "the case's phone number, masked (138****0000) unless the notify says full_number: true"),
+        Variable("id_number", 20, False, "the case's ID number, masked unless the notify says full_number: true"),
+        Variable("case_url", 200, False, "a link to the case on the desk ([web] base_url), empty when not set"),
     )
 }
 PERSONAL = frozenset({"phone", "id_number", "comment"})

@@ -7,7 +7,6 @@ from typing import Any
 from loguru import logger
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -19,8 +18,7 @@ from bot.web import auth, case_views, dashboard_views, model_views, pages, strea
 from bot.web.desk import Desk
 from bot.web.render import STATIC
 from bot.web.security import SESSION_COOKIE, SecurityHeaders
-
-SESSION_HOURS = 12
+from bot.web.sessions import CookieSessions
 
 
 def desk_routes(desk: Desk) -> list[BaseRoute]:
@@ -69,8 +67,9 @@ def build_desk(host: Any, *, clock: Clock | None = None) -> tuple[Desk, Starlett
         routes=desk_routes(desk),
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(SessionMiddleware, secret_key=desk.secret, session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_HOURS * 3600, same_site="strict", https_only=False),
+            Middleware(CookieSessions, secret_key=desk.secret, session_cookie=SESSION_COOKIE,
+                       max_age=int(desk.sessions.absolute.total_seconds()),
+                       secure=desk.secure_cookie, trusted_proxies=desk.trusted_proxies),
         ],
     )
     app.state.desk = desk

@@ -15,6 +15,7 @@ from bot.clock import iso
 from bot.web.desk import NO_STORE, Desk
 from bot.web.render import local_time
 from bot.web.security import CSRF_FIELD, csrf_ok, csrf_token
+from bot.web.sessions import client_address
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -76,16 +77,19 @@ def routes(desk: Desk) -> dict[str, Handler]:
         if not name or not password:
             return desk.render(request, "login.html", status_code=400, next=target, name=name,
                                error="请输入用户名和密码。")
-        result = await run_in_threadpool(desk.users.authenticate, name, password)
-        if result.outcome == "locked":
-            until = local_time(iso(result.locked_until), "%H:%M") if result.locked_until else ""
+        address = client_address(request.scope, desk.trusted_proxies)
+        result = await run_in_threadpool(desk.users.authenticate, name, password, address)
+        if result.outcome == "wait":
+            until = local_time(iso(result.retry_at), "%H:%M:%S") if result.retry_at else ""
             return desk.render(request, "login.html", status_code=429, next=target, name=name,
-                               error=f"登录失败次数过多，该账号已锁定，请于 {until} 后再试。")
+                               error=f"尝试次数过多，请于 {until} 后再试。")
         if not result.ok:
             logger.info("desk: failed sign-in")
             return desk.render(request, "login.html", status_code=401, next=target, name=name,
                                error="用户名或密码错误。")
+        desk.sessions.end(request.session.get("sid"))  # signing in again ends the old one
         request.session.clear()  # a new session: nothing from before sign-in carries over
+        request.session["sid"] = desk.sessions.start(result.name, address)
         request.session["user"] = result.name
         request.session["since"] = iso(desk.now())
         csrf_token(request.session)
@@ -95,6 +99,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
     @signed_in(desk)
     async def logout(request: Request) -> Response:
         logger.info("desk: {} signed out", request.state.user)
+        desk.sessions.end(request.session.get("sid"))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 

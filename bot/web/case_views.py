@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot import pii
-from bot.cases import CLOSED_STATUSES, MAX_NOTE, MAX_REPLY, TRANSITIONS, CaseError
-from bot.clock import SHANGHAI
+from bot.cases import CLOSED_STATUSES, MAX_NOTE, MAX_REPLY, TRANSITIONS, CaseError, add_event
+from bot.clock import SHANGHAI, iso
 from bot.private import window_status
 from bot.rules.templates import render_template
 from bot.web import queries
@@ -110,17 +110,48 @@ def default_reply(desk: Desk, detail: dict[str, Any]) -> str:
 DEFAULT_REPLY = "电话发我"
 
 
+def masked_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """The case page's data with the contact and every number in the texts masked."""
+    case = dict(detail["case"])
+    phone = case.get("contact_phone") or ""
+    case["contact_phone"] = pii.mask_phone(phone) if phone else ""
+    case["contact_id"] = pii.mask(case.get("contact_id") or "")
+    comment = dict(detail["comment"] or {})
+    if comment:
+        comment["content"] = pii.mask(comment.get("content") or "")
+    follow_ups = [{**f, "content": pii.mask(f.get("content") or "")} for f in detail["follow_ups"]]
+    events = [{**e, "note": pii.mask(e.get("note") or "")} for e in detail["events"]]
+    return {**detail, "case": case, "comment": comment, "follow_ups": follow_ups,
+            "events": events}
+
+
+def reveal(desk: Desk, case_id: int, editor: str) -> None:
+    """Write the look at the full contact details into the case's audit trail."""
+    with desk.store.transaction() as db:
+        add_event(db, case_id, iso(desk.now()), editor, "reveal", note="查看了完整联系方式")
+    logger.info("desk: {} revealed the contact details of case #{}", editor, case_id)
+
+
 def routes(desk: Desk) -> dict[str, Handler]:
     guard = signed_in(desk)
 
-    @guard
-    async def case_page(request: Request) -> Response:
-        case_id = int(request.path_params["case_id"])
+    def not_found(request: Request, case_id: int) -> Response:
+        return desk.render(request, "error.html", status_code=404, title="找不到案件",
+                           message=f"案件 #{case_id} 不存在。")
+
+    def render_case(request: Request, case_id: int, *, revealed: bool = False) -> Response:
         try:
             detail = queries.case_detail(desk.store, desk.cases, case_id, desk.now())
         except CaseError:
-            return desk.render(request, "error.html", status_code=404, title="找不到案件",
-                               message=f"案件 #{case_id} 不存在。")
+            return not_found(request, case_id)
+        account = desk.account_of(request)
+        if not account.sees(detail["case"]):  # as if it did not exist: no probing
+            return not_found(request, case_id)
+        may_reveal = account.sees_number(detail["case"])
+        has_contact = bool(detail["case"].get("contact_phone") or detail["case"].get("contact_id"))
+        if not (revealed and may_reveal):
+            detail = masked_detail(detail)
+            revealed = False
         status = detail["case"]["status"]
         allowed = TRANSITIONS.get(status, ())
         due = detail["due"]
@@ -133,7 +164,12 @@ def routes(desk: Desk) -> dict[str, Handler]:
             can_reply=not replied, reply_text=default_reply(desk, detail),
             max_note=MAX_NOTE, max_reply=MAX_REPLY,
             private=window_status(desk.store, detail["case"], desk.now()),
+            revealed=revealed, may_reveal=may_reveal and has_contact,
         )
+
+    @guard
+    async def case_page(request: Request) -> Response:
+        return render_case(request, int(request.path_params["case_id"]))
 
     @guard
     async def case_action(request: Request) -> Response:
@@ -141,6 +177,19 @@ def routes(desk: Desk) -> dict[str, Handler]:
         form = await request.form()
         action = str(form.get("action") or "")
         editor = str(request.state.user)
+        try:
+            case = desk.cases.get(case_id)
+        except CaseError:
+            return not_found(request, case_id)
+        account = desk.account_of(request)
+        if not account.sees(case):
+            return not_found(request, case_id)
+        if action == "reveal":
+            if not account.sees_number(case):
+                return desk.render(request, "error.html", status_code=403, title="无权查看",
+                                   message="只有案件负责人和回访专员可以查看完整号码。")
+            reveal(desk, case_id, editor)
+            return render_case(request, case_id, revealed=True)
         try:
             message = apply_action(desk, case_id, action, form, editor)
         except CaseError as exc:

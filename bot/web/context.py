@@ -7,7 +7,6 @@ and ``.clock`` are used when present.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -98,7 +97,10 @@ class StandaloneHost:
             return None
 
     def health(self) -> dict[str, Any]:
-        """The desk's own health, and what the database says about the daemon (never "ok")."""
+        """The desk's own health, and what the database says about the daemon (never "ok").
+
+        Unauthenticated (``/healthz``): it says *that* rules are invalid, never why or where
+        (the status page, behind sign-in, reads the details from ``rules.last_error``)."""
         beat = self.daemon_heartbeat()
         now = self.clock()
         daemon: dict[str, Any] = {"last_heartbeat_at": None, "heartbeat_age_seconds": None,
@@ -107,11 +109,13 @@ class StandaloneHost:
             daemon = {"last_heartbeat_at": iso(beat.at),
                       "heartbeat_age_seconds": round(beat.age(now), 1),
                       "heartbeat_stale": beat.stale(now),
-                      "rules_version": beat.rules_version, "rules_error": beat.rules_error,
+                      "rules_version": beat.rules_version,
+                      "rules_error": "rules invalid" if beat.rules_error else None,
                       "model_version": beat.model_version}
+        error = self.rules_error or getattr(self.rules, "last_error", None)
         return {"status": "ok", "component": "desk", "daemon": daemon,
-                "desk_rules_version": _rules_version(self.rules),
-                "desk_rules_error": self.rules_error or getattr(self.rules, "last_error", None)}
+                "rules_version": _rules_version(self.rules),
+                "rules_error": "rules invalid" if error else None}
 
 
 def _rules_version(rules: Any) -> str:
@@ -121,6 +125,7 @@ def _rules_version(rules: Any) -> str:
 
 def _model_card(config: Config) -> ModelCard | None:
     try:
+        from bot.limits import loads, read_file
         from classifiers.paths import DEFAULT_MODEL, card_path_for
 
         path = card_path_for(config.model or DEFAULT_MODEL)
@@ -130,7 +135,7 @@ def _model_card(config: Config) -> ModelCard | None:
 
             reg = Registry(registry, bundled=config.model or DEFAULT_MODEL)
             path = card_path_for(reg.live_path())
-        return ModelCard(json.loads(path.read_text(encoding="utf-8")))
+        return ModelCard(loads(read_file(path, max_bytes=1024 * 1024).decode("utf-8")))
     except (ImportError, OSError, ValueError, DianhuaError) as exc:
         logger.warning("the desk could not read the model card: {}", exc)
         return None

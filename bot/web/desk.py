@@ -11,7 +11,8 @@ from starlette.responses import HTMLResponse
 from bot.clock import Clock, iso
 from bot.web.render import make_env
 from bot.web.security import csrf_token, session_secret
-from bot.web.users import UserBook
+from bot.web.sessions import TRUSTED_PROXIES, Sessions
+from bot.web.users import Account, UserBook
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -30,19 +31,41 @@ class Desk:
         )
         self.env = make_env()
         self.secret = session_secret(str(getattr(self.config, "web_secret", "") or ""))
+        self.sessions = Sessions(
+            self.store, self.clock,
+            idle_minutes=float(getattr(self.config, "web_idle_minutes", 120.0)),
+            absolute_hours=float(getattr(self.config, "web_absolute_hours", 12.0)),
+        )
+        self.trusted_proxies: tuple[str, ...] = tuple(
+            getattr(self.config, "web_trusted_proxies", TRUSTED_PROXIES))
+        self.secure_cookie = str(getattr(self.config, "web_secure_cookie", "auto"))
+        self.base_url = str(getattr(self.config, "web_base_url", "") or "")
 
     def now(self) -> datetime:
         return self.clock()
 
     # -- who is asking ------------------------------------------------------------------
     def user_of(self, request: Request) -> str | None:
-        name = request.session.get("user")
-        if not isinstance(name, str) or not name:
+        """The signed-in user: a live server-side session whose user still exists.
+
+        The queue's background refresh (``/api/...``) does not count as activity.
+        """
+        token = request.session.get("sid")
+        name = self.sessions.user(token, touch=not request.url.path.startswith("/api/"))
+        if name is None:
+            if request.session.get("user"):
+                request.session.clear()
             return None
         if not self.users.exists(name):  # removed while signed in
+            self.sessions.revoke(name)
             request.session.clear()
             return None
         return name
+
+    def account_of(self, request: Request) -> Account:
+        """Role and scope of the signed-in user (call after :meth:`user_of`)."""
+        name = str(getattr(request.state, "user", "") or request.session.get("user") or "")
+        return self.users.account(name) or Account(name)
 
     # -- optional parts of the host -------------------------------------------------------
     def rules_set(self) -> Any:
@@ -72,6 +95,13 @@ class Desk:
             return None
         return result if isinstance(result, dict) else None
 
+    def system_alert(self) -> str:
+        """A banner for every page when the bot runs degraded (the model fell back)."""
+        if getattr(self.host, "model_error", None):
+            return ("分类模型无法加载：正以关键词兜底运行，含紧急关键词的留言一律转人工审核，"
+                    "不自动公开回复。详情见「运行状态」。")
+        return ""
+
     # -- pages --------------------------------------------------------------------------
     def flash(self, request: Request, kind: str, text: str) -> None:
         messages = list(request.session.get("flash") or [])
@@ -82,6 +112,7 @@ class Desk:
         self, request: Request, template: str, *, status_code: int = 200, **values: Any
     ) -> HTMLResponse:
         flashes = request.session.pop("flash", None) or []
+        values.setdefault("system_alert", self.system_alert())
         html = self.env.get_template(template).render(
             user=values.pop("user", None) or request.session.get("user"),
             csrf=csrf_token(request.session),

@@ -91,7 +91,8 @@ def routes(desk: Desk) -> dict[str, Handler]:
             rows.append({**r, "text": pii.mask(r.get("content") or "")})
         return desk.render(
             request, "model.html", title="模型", live=live, card=card_table(card),
-            model_error=health.get("model_error"), shadow=shadow, plots=plots, compare=compare,
+            model_error=getattr(getattr(desk.host, "models", None), "last_error", None)
+            or health.get("model_error"), shadow=shadow, plots=plots, compare=compare,
             rows=rows, history=history,
         )
 

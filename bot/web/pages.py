@@ -78,9 +78,9 @@ def card_summary(card: dict[str, Any]) -> list[tuple[str, str]]:
 def routes(desk: Desk) -> dict[str, Handler]:
     guard = signed_in(desk)
 
-    def queue_payload() -> dict[str, Any]:
+    def queue_payload(request: Request) -> dict[str, Any]:
         now = desk.now()
-        rows = queries.queue(desk.cases, now)
+        rows = queries.queue(desk.cases, now, visible=desk.account_of(request).sees)
         return {
             "now": iso(now),
             "count": len(rows),
@@ -95,13 +95,13 @@ def routes(desk: Desk) -> dict[str, Handler]:
 
     @guard
     async def queue(request: Request) -> Response:
-        data = queue_payload()
+        data = queue_payload(request)
         return desk.render(request, "queue.html", rows=data["rows"], p1=data["p1"],
                            labels=dict(desk.groups()), title="案件队列")
 
     @guard
     async def queue_json(request: Request) -> Response:
-        data = queue_payload()
+        data = queue_payload(request)
         data["html"] = desk.fragment("_queue_rows.html", rows=data.pop("rows"),
                                      labels=dict(desk.groups()))
         return JSONResponse(data, headers=NO_STORE)
@@ -138,6 +138,7 @@ def routes(desk: Desk) -> dict[str, Handler]:
             rules=rules_info,
             daemon=daemon,
             model_version=model_version,
+            model_error=getattr(desk.host, "model_error", None),
             card=_card_rows(card) if isinstance(card, dict) else [],
             card_summary=card_summary(card) if isinstance(card, dict) else [],
             polling=queries.polling(desk.store, now, lag if isinstance(lag, dict) else None),

@@ -2,6 +2,11 @@
 
 Format: ``scrypt$<n>$<r>$<p>$<salt, base64>$<hash, base64>``. Hashes are stored in the
 ``users`` table (``dianhua users add``) or in the configuration's ``[web.users]`` table.
+
+Parameters follow the OWASP Password Storage Cheat Sheet: N = 2^17, r = 8, p = 1 (128 MiB
+per check). A hash made with other parameters still verifies and is replaced at the next
+successful sign-in (:func:`needs_rehash`). At most :data:`PARALLEL` checks run at once per
+process, so a burst of sign-ins cannot take more than ``PARALLEL`` × 128 MiB.
 """
 
 from __future__ import annotations
@@ -10,13 +15,28 @@ import base64
 import hashlib
 import hmac
 import os
+import threading
 
 SCHEME = "scrypt"
-N, R, P = 2**14, 8, 1
+OWASP = (2**17, 8, 1)  # N, r, p: OWASP Password Storage Cheat Sheet (scrypt)
+N, R, P = OWASP
 SALT_BYTES = 16
 KEY_BYTES = 32
-_MAXMEM = 64 * 1024 * 1024
-_MAX_N = 2**20  # refuse absurd parameters from a hand-edited configuration
+MAX_MEMORY = 512 * 1024 * 1024  # refuse parameters from a hand-edited configuration needing more
+PARALLEL = 2
+MAX_PASSWORD_BYTES = 1024
+_GATE = threading.BoundedSemaphore(PARALLEL)
+
+
+def _maxmem(n: int, r: int, p: int) -> int:
+    """What OpenSSL's scrypt needs for these parameters, plus a margin."""
+    return 128 * r * (n + 2) + 128 * r * p + (1 << 20)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    with _GATE:
+        return hashlib.scrypt(password.encode("utf-8")[:MAX_PASSWORD_BYTES], salt=salt, n=n, r=r,
+                              p=p, maxmem=_maxmem(n, r, p), dklen=dklen)
 
 
 def _b64(data: bytes) -> str:
@@ -26,9 +46,7 @@ def _b64(data: bytes) -> str:
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """A new salted scrypt hash of ``password``."""
     salt = salt if salt is not None else os.urandom(SALT_BYTES)
-    key = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=N, r=R, p=P, maxmem=_MAXMEM, dklen=KEY_BYTES
-    )
+    key = _scrypt(password, salt, N, R, P, KEY_BYTES)
     return f"{SCHEME}${N}${R}${P}${_b64(salt)}${_b64(key)}"
 
 
@@ -47,7 +65,9 @@ def _parse(encoded: str) -> tuple[int, int, int, bytes, bytes] | None:
         key = base64.b64decode(parts[5], validate=True)
     except ValueError:
         return None
-    if n < 2 or n > _MAX_N or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= 16 or not key:
+    if n < 2 or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= 16 or not key:
+        return None
+    if _maxmem(n, r, p) > MAX_MEMORY:
         return None
     return n, r, p, salt, key
 
@@ -59,22 +79,31 @@ def verify_password(password: str, encoded: str) -> bool:
         return False
     n, r, p, salt, key = parsed
     try:
-        candidate = hashlib.scrypt(
-            password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=len(key)
-        )
+        candidate = _scrypt(password, salt, n, r, p, len(key))
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(candidate, key)
 
 
-# A hash nobody's password matches: verifying against it costs the same time as a real check,
-# so a missing user and a wrong password take equally long.
-_DUMMY = hash_password("\x00 no such user \x00", salt=b"dianhua-dummy-salt")
+def needs_rehash(encoded: str) -> bool:
+    """True when a (valid) hash was made with parameters other than today's."""
+    parsed = _parse(encoded or "")
+    return parsed is not None and (parsed[0], parsed[1], parsed[2]) != (N, R, P)
+
+
+_DUMMIES: dict[tuple[int, int, int], str] = {}
 
 
 def burn_time(password: str) -> None:
-    """Spend one verification's worth of time (for unknown user names)."""
-    verify_password(password, _DUMMY)
+    """Spend one verification's worth of time (for unknown user names): a check against a hash
+    nobody's password matches, made with today's parameters."""
+    params = (N, R, P)
+    dummy = _DUMMIES.get(params)
+    if dummy is None:
+        dummy = _DUMMIES[params] = hash_password("\x00 no such user \x00",
+                                                 salt=b"dianhua-dummy-salt")
+    verify_password(password, dummy)
 
 
-__all__ = ["burn_time", "hash_password", "is_hash", "verify_password"]
+__all__ = ["MAX_PASSWORD_BYTES", "burn_time", "hash_password", "is_hash", "needs_rehash",
+           "verify_password"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -24,12 +25,15 @@ def _loads(text: str | None, default: Any) -> Any:
         return default
 
 
-def queue(cases: CaseBook, now: datetime) -> list[dict[str, Any]]:
-    """Open cases, most urgent first: priority, then the nearest deadline, then age."""
+def queue(cases: CaseBook, now: datetime,
+          visible: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+    """Open cases (those ``visible`` allows), most urgent first: priority, nearest deadline, age."""
     rows = cases.list_cases(open_only=True)
     failed = notify_failed_cases(cases.store)
     out = []
     for row in rows:
+        if visible is not None and not visible(row):
+            continue
         due = row.get("due")
         out.append(
             {
@@ -140,7 +144,8 @@ def case_detail(
 
 
 def stream(
-    store: Store, *, band: str = "", category: str = "", text: str = "", limit: int = STREAM_LIMIT
+    store: Store, *, band: str = "", category: str = "", text: str = "", limit: int = STREAM_LIMIT,
+    visible: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Recent comments with their score, band, case and label, newest first."""
     where, params = ["m.state != 'skipped'"], []
@@ -157,7 +162,8 @@ def stream(
         params.append(text)
     sql = (
         "select m.id, m.account, m.openid, m.content, m.create_time, m.received_at, m.state, "
-        "a.title as article_title, cl.score, cl.band, cl.category, "
+        "a.title as article_title, cl.score, cl.band, cl.category, cl.route, "
+        "c.route as case_route, c.assignee as case_assignee, "
         "c.id as case_id, c.status as case_status, c.priority as case_priority, "
         "l.urgent as label_urgent, l.editor as label_editor, l.category as label_category, "
         "(select e.case_id from case_events e where e.comment_id = m.id and e.kind = 'attach' "
@@ -176,6 +182,10 @@ def stream(
         marks = ",".join("?" * len(attached))
         status_of = {r["id"]: r["status"] for r in store.query(
             f"select id, status from cases where id in ({marks})", sorted(attached))}
+    if visible is not None:
+        rows = [r for r in rows if visible({"account": r.get("account"),
+                                            "route": r.get("case_route") or r.get("route") or "",
+                                            "assignee": r.get("case_assignee") or ""})]
     for row in rows:
         row["text"] = pii.mask(row.get("content") or "")
         if not row.get("case_id") and row.get("attached_case_id"):

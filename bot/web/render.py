@@ -29,6 +29,8 @@ EVENT_ZH = {
     "reply": "回复",
     "deadline": "超时",
     "priority": "优先级",
+    "reveal": "查看完整号码",
+    "erased": "联系方式已清除",
 }
 OUTBOX_ZH = {
     "pending": "待发送",

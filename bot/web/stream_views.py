@@ -8,6 +8,7 @@ from loguru import logger
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bot import pii
 from bot.cases import CaseError
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
@@ -20,11 +21,24 @@ BAND_CHOICES = (("", "全部"), ("auto", "紧急（自动）"), ("review", "待�
 
 def _filters(values: dict[str, str]) -> dict[str, str]:
     band = values.get("band", "")
+    q = values.get("q", "").strip()[:100]
+    if pii.mask(q) != q:  # no probing whether a phone or ID number was ever written
+        q = ""
     return {
         "band": band if band in {b for b, _ in BAND_CHOICES} else "",
         "category": values.get("category", "")[:40],
-        "q": values.get("q", "").strip()[:100],
+        "q": q,
     }
+
+
+def _may_label(desk: Desk, request: Request, comment_id: str) -> bool:
+    """Only comments this person may see (their accounts and departments) can be marked."""
+    rows = desk.store.query(
+        "select m.account, coalesce(c.route, cl.route, '') as route, "
+        "coalesce(c.assignee, '') as assignee from comments m "
+        "left join cases c on c.comment_id = m.id "
+        "left join classifications cl on cl.comment_id = m.id where m.id = ?", [comment_id])
+    return not rows or desk.account_of(request).sees(rows[0])
 
 
 def routes(desk: Desk) -> dict[str, Handler]:
@@ -33,7 +47,8 @@ def routes(desk: Desk) -> dict[str, Handler]:
     @guard
     async def stream_page(request: Request) -> Response:
         f = _filters(dict(request.query_params))
-        rows = queries.stream(desk.store, band=f["band"], category=f["category"], text=f["q"])
+        rows = queries.stream(desk.store, band=f["band"], category=f["category"], text=f["q"],
+                              visible=desk.account_of(request).sees)
         from classifiers.dataset import CATEGORIES
 
         return desk.render(request, "stream.html", title="留言流", rows=rows, filters=f,
@@ -51,6 +66,9 @@ def routes(desk: Desk) -> dict[str, Handler]:
         f = _filters({k: str(form.get(k) or "") for k in ("band", "category", "q")})
         back = "/stream" + ("?" + urlencode({k: v for k, v in f.items() if v}) if any(
             f.values()) else "")
+        if not _may_label(desk, request, comment_id):
+            desk.flash(request, "error", "找不到这条留言。")
+            return RedirectResponse(back, status_code=303)
         if str(form.get("back") or "") == "/model":
             back = "/model"
         try:
@@ -76,6 +94,9 @@ def routes(desk: Desk) -> dict[str, Handler]:
         back = str(form.get("back") or "/stream")
         if not back.startswith(("/stream", "/model")):
             back = "/stream"
+        if not _may_label(desk, request, comment_id):  # only comments this person may see
+            desk.flash(request, "error", "找不到这条留言。")
+            return RedirectResponse(back, status_code=303)
         try:
             result = set_category(desk.store, comment_id, str(form.get("category_fix") or ""),
                                   editor=editor)

@@ -1,29 +1,38 @@
-"""Editors who sign in to the desk: the ``users`` table, the configuration as a fallback, lock-out.
+"""Editors who sign in to the desk: the ``users`` table, the configuration as a fallback.
 
-After :data:`MAX_FAILURES` wrong passwords in a row a user is locked for :data:`LOCK_MINUTES`
-(``users.failed_logins`` / ``users.locked_until``; in memory for users that exist only in the
-configuration). Time comes from an injected clock.
+Sign-in (:meth:`UserBook.authenticate`) counts every attempt before checking it
+(:mod:`bot.web.throttle`: back-off per name *and* client address, no lock an outsider can
+trigger), answers an unknown name exactly like a wrong password, after the same scrypt work,
+and re-hashes a password made with older scrypt parameters. Passwords follow
+:func:`check_password`. Roles: ``editor`` (works the cases of their departments, sees the
+number of the cases assigned to them), ``caller`` (may also see the full number of every case
+they can see), ``admin`` (every case, every number). Time comes from an injected clock.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from loguru import logger
 
-from bot.clock import Clock, iso, parse_iso, utcnow
+from bot.clock import Clock, iso, utcnow
 from bot.errors import DianhuaError
 from bot.store import Store
-from bot.web.passwords import burn_time, hash_password, verify_password
+from bot.web.passwords import (
+    MAX_PASSWORD_BYTES,
+    burn_time,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from bot.web.throttle import WARN_USER_FAILURES, Throttle
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
-MIN_PASSWORD = 8
-_NAME_RE = re.compile(r"^[^\s\x00-\x1f\x7f<>&\"'/\\]{1,32}$")
+MIN_PASSWORD = 12
+ROLES = ("editor", "caller", "admin")
+_NAME_RE = re.compile(r"^[^\s\x00-\x1f\x7f<>&\"'/\\,]{1,32}$")
 
 
 class UserError(DianhuaError):
@@ -33,11 +42,11 @@ class UserError(DianhuaError):
 @dataclass(frozen=True)
 class SignIn:
     """The result of one sign-in attempt: ``ok``, ``bad`` (unknown name or wrong password) or
-    ``locked`` (too many failures; ``locked_until`` says until when)."""
+    ``wait`` (too many wrong passwords from this address; ``retry_at`` says until when)."""
 
     outcome: str
     name: str = ""
-    locked_until: datetime | None = None
+    retry_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -48,13 +57,59 @@ def check_name(name: str) -> str:
     name = name.strip()
     if not _NAME_RE.match(name):
         raise UserError(
-            "a user name is 1 to 32 characters without spaces, quotes, slashes or < > &"
+            "a user name is 1 to 32 characters without spaces, quotes, slashes, commas or < > &"
         )
     return name
 
 
+def check_password(name: str, password: str) -> None:
+    """At least :data:`MIN_PASSWORD` characters, not only spaces, not the user name."""
+    if not password.strip():
+        raise UserError("the password may not be blank or only spaces")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise UserError(f"the password may have at most {MAX_PASSWORD_BYTES} bytes")
+    folded = password.casefold()
+    if name.casefold() in folded or len(set(folded)) < 4:
+        raise UserError("the password may not contain the user name or repeat a few characters")
+
+
+def _names(value: str | list[str] | tuple[str, ...] | None) -> str:
+    if value is None:
+        return ""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return ",".join(sorted({i.strip() for i in items if i.strip()}))
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who is signed in and what they may see."""
+
+    name: str
+    role: str = "editor"
+    departments: tuple[str, ...] = ()  # empty: every department
+    accounts: tuple[str, ...] = ()  # empty: every official account
+
+    @property
+    def may_call(self) -> bool:
+        return self.role in ("caller", "admin")
+
+    def sees(self, case: dict[str, Any]) -> bool:
+        """May this person open ``case`` at all?"""
+        if self.role == "admin":
+            return True
+        if self.accounts and str(case.get("account") or "") not in self.accounts:
+            return False
+        return not (self.departments and str(case.get("route") or "") not in self.departments and str(case.get("assignee") or "") != self.name)
+
+    def sees_number(self, case: dict[str, Any]) -> bool:
+        """May this person see the case's full phone and ID number?"""
+        return self.sees(case) and (self.may_call or str(case.get("assignee") or "") == self.name)
+
+
 class UserBook:
-    """Who may sign in, and whether they are locked out."""
+    """Who may sign in, with which role, for which departments."""
 
     def __init__(
         self,
@@ -66,15 +121,17 @@ class UserBook:
         self.store = store
         self.config_users = dict(config_users or {})
         self.clock = clock
-        self._memory: dict[str, tuple[int, datetime | None]] = {}
-        self._lock = threading.Lock()
+        self.throttle = Throttle(store, clock)
 
     # -- management (the `dianhua users` command) -------------------------------------------
-    def add(self, name: str, password: str) -> None:
-        """Create ``name`` or set a new password (which also clears a lock-out)."""
+    def add(self, name: str, password: str, *, role: str | None = None,
+            departments: str | list[str] | None = None,
+            accounts: str | list[str] | None = None) -> None:
+        """Create ``name`` or set a new password (which also ends their sessions and back-off)."""
         name = check_name(name)
-        if len(password) < MIN_PASSWORD:
-            raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+        check_password(name, password)
+        if role is not None and role not in ROLES:
+            raise UserError(f"the role must be one of {', '.join(ROLES)}, got {role!r}")
         encoded = hash_password(password)
         with self.store.transaction() as db:
             exists = db.execute("select 1 from users where name = ?", [name]).fetchone()
@@ -84,37 +141,65 @@ class UserBook:
                     "where name = ?",
                     [encoded, name],
                 )
+                db.execute("delete from sessions where user = ?", [name])
             else:
                 db.table("users").insert(
                     {"name": name, "password_hash": encoded, "created_at": iso(self.clock()),
-                     "failed_logins": 0, "locked_until": None}
+                     "failed_logins": 0, "locked_until": None, "role": role or "editor",
+                     "departments": _names(departments), "accounts": _names(accounts)}
                 )
+        if exists and (role is not None or departments is not None or accounts is not None):
+            self.set_access(name, role=role, departments=departments, accounts=accounts)
+        self.throttle.forget(name)
+
+    def set_access(self, name: str, *, role: str | None = None,
+                   departments: str | list[str] | None = None,
+                   accounts: str | list[str] | None = None) -> bool:
+        """Change a user's role, departments or accounts (their sessions end)."""
+        if role is not None and role not in ROLES:
+            raise UserError(f"the role must be one of {', '.join(ROLES)}, got {role!r}")
+        sets: dict[str, str] = {}
+        if role is not None:
+            sets["role"] = role
+        if departments is not None:
+            sets["departments"] = _names(departments)
+        if accounts is not None:
+            sets["accounts"] = _names(accounts)
+        with self.store.transaction() as db:
+            if sets:
+                cur = db.execute(
+                    "update users set " + ", ".join(f"{k} = ?" for k in sets) + " where name = ?",
+                    [*sets.values(), name])
+                if not cur.rowcount:
+                    return False
+            db.execute("delete from sessions where user = ?", [name])
+        return True
 
     def remove(self, name: str) -> bool:
         with self.store.transaction() as db:
+            db.execute("delete from sessions where user = ?", [name])
             cur = db.execute("delete from users where name = ?", [name])
             return bool(cur.rowcount)
 
     def unlock(self, name: str) -> bool:
-        with self._lock:
-            self._memory.pop(name, None)
-        with self.store.transaction() as db:
-            cur = db.execute(
-                "update users set failed_logins = 0, locked_until = null where name = ?", [name]
-            )
-            return bool(cur.rowcount) or name in self.config_users
+        """Clear the sign-in back-off for ``name`` from every address."""
+        self.throttle.forget(name)
+        return self.exists(name)
 
     def list(self) -> list[dict[str, Any]]:
         rows = self.store.query(
-            "select name, created_at, failed_logins, locked_until from users order by name"
+            "select name, created_at, failed_logins, role, departments, accounts from users "
+            "order by name"
         )
         out = [{**r, "source": "database"} for r in rows]
         known = {r["name"] for r in rows}
         for name in sorted(self.config_users):
             if name not in known:
-                failed, until = self._memory.get(name, (0, None))
-                out.append({"name": name, "created_at": "", "failed_logins": failed,
-                            "locked_until": iso(until) if until else None, "source": "config"})
+                out.append({"name": name, "created_at": "", "failed_logins": 0, "role": "admin",
+                            "departments": "", "accounts": "", "source": "config"})
+        for row in out:
+            until = self.throttle.waiting(row["name"])
+            row["locked_until"] = iso(until) if until else None
         return out
 
     def exists(self, name: str) -> bool:
@@ -122,54 +207,52 @@ class UserBook:
             return True
         return bool(self.store.query("select 1 from users where name = ?", [name]))
 
-    # -- sign-in ------------------------------------------------------------------------
-    def authenticate(self, name: str, password: str) -> SignIn:
-        """Check a password, counting failures and locking the user out after too many."""
-        now = self.clock()
+    def account(self, name: str) -> Account | None:
+        """The signed-in person's role and scope (configuration users are admins)."""
         rows = self.store.query(
-            "select password_hash, failed_logins, locked_until from users where name = ?", [name]
-        )
+            "select role, departments, accounts from users where name = ?", [name])
         if rows:
-            row = rows[0]
-            encoded = row["password_hash"] or ""
-            failed = int(row["failed_logins"] or 0)
-            until = parse_iso(row["locked_until"]) if row["locked_until"] else None
-            in_db = True
+            r = rows[0]
+            return Account(name, r["role"] or "editor",
+                           tuple(d for d in (r["departments"] or "").split(",") if d),
+                           tuple(a for a in (r["accounts"] or "").split(",") if a))
+        if name in self.config_users:
+            return Account(name, "admin")
+        return None
+
+    # -- sign-in ------------------------------------------------------------------------
+    def authenticate(self, name: str, password: str, address: str = "") -> SignIn:
+        """Check a password from ``address``, with back-off; never says whether ``name`` exists."""
+        name = name[:64]
+        retry_at = self.throttle.reserve(name, address)
+        if retry_at is not None:
+            return SignIn("wait", name, retry_at)
+        rows = self.store.query("select password_hash from users where name = ?", [name])
+        if rows:
+            encoded = rows[0]["password_hash"] or ""
         elif name in self.config_users:
             encoded = self.config_users[name]
-            failed, until = self._memory.get(name, (0, None))
-            in_db = False
         else:
             burn_time(password)
             return SignIn("bad")
-        if until is not None and now < until:
-            burn_time(password)
-            return SignIn("locked", name, until)
-        if until is not None:  # the lock ran out: a fresh start
-            failed, until = 0, None
-        if verify_password(password, encoded):
-            self._save(name, in_db, 0, None)
-            return SignIn("ok", name)
-        failed += 1
-        if failed >= MAX_FAILURES:
-            until = now + timedelta(minutes=LOCK_MINUTES)
-            logger.warning("desk user {} locked for {} minutes after {} failed sign-ins",
-                           name, LOCK_MINUTES, failed)
-            self._save(name, in_db, failed, until)
-            return SignIn("locked", name, until)
-        self._save(name, in_db, failed, None)
-        return SignIn("bad")
+        if not verify_password(password, encoded):
+            self._warn_if_many(name)
+            return SignIn("bad")
+        self.throttle.succeeded(name, address)
+        if rows and needs_rehash(encoded):
+            with self.store.transaction() as db:
+                db.execute("update users set password_hash = ? where name = ? and password_hash = ?",
+                           [hash_password(password), name, encoded])
+            logger.info("desk user {}: password re-hashed with today's scrypt parameters", name)
+        return SignIn("ok", name)
 
-    def _save(self, name: str, in_db: bool, failed: int, until: datetime | None) -> None:
-        if not in_db:
-            with self._lock:
-                self._memory[name] = (failed, until)
-            return
-        with self.store.transaction() as db:
-            db.execute(
-                "update users set failed_logins = ?, locked_until = ? where name = ?",
-                [failed, iso(until) if until else None, name],
-            )
+    def _warn_if_many(self, name: str) -> None:
+        rows = self.store.query("select failed_logins from users where name = ?", [name])
+        failed = int(rows[0]["failed_logins"] or 0) if rows else 0
+        if failed and failed % WARN_USER_FAILURES == 0:
+            logger.warning("desk user {}: {} wrong passwords since the last sign-in (from any "
+                           "address): someone may be guessing", name, failed)
 
 
-__all__ = ["LOCK_MINUTES", "MAX_FAILURES", "SignIn", "UserBook", "UserError", "check_name"]
+__all__ = ["MIN_PASSWORD", "ROLES", "Account", "SignIn", "UserBook", "UserError", "check_name",
+           "check_password"]

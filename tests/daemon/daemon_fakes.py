@@ -44,6 +44,7 @@ class FakeRules:
     version: str = "fake1"
     replies_enabled: bool = True
     settings: Any = field(default=None)
+    full_number: bool = False  # the follow-up notify opts in to the full number
 
     def __post_init__(self) -> None:
         self.settings = self
@@ -57,7 +58,8 @@ class FakeRules:
                         Action("unfeature", "follow_up", {}),
                         Action("notify", "follow_up", {"group": "route",
                                                         "template": "案件 #{case_id} 电话 {phone}",
-                                                        "text": "案件 电话 " + pii.mask(ctx.text)})]
+                                                        "text": "案件 电话 " + pii.mask(ctx.text),
+                                                        "full_number": self.full_number})]
         elif ctx.prediction.band == "auto":
             matched.append("urgent")
             if self.replies_enabled:

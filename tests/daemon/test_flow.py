@@ -67,15 +67,25 @@ def test_urgent_comment_gets_one_reply_a_case_and_a_notification(world: World) -
     assert world.store.query("select count(*) as n from classifications")[0]["n"] == 1
 
 
-def test_follow_up_with_phone_moves_case_and_notifies_group_with_the_number(world: World) -> None:
+@pytest.mark.parametrize("full_number", [False, True])
+def test_follow_up_with_phone_moves_case_and_notifies_group_masked_with_a_link(
+        world: World, full_number: bool) -> None:
+    world.rules.full_number = full_number
+    world.sender.case_url = lambda case_id: f"https://desk.example.org/case/{case_id}"
     world.wechat.add("100", 0, "o_a", "孕妇要住院，很急")
     world.cycle()
-    world.wechat.add("100", 0, "o_a", f"电话{PHONE}，谢谢")
+    world.wechat.add("100", 0, "o_a", "电话 一三八 零零零零 零零零零，谢谢")
     world.cycle()
     case = world.book.list_cases()[0]
     assert case["status"] == "contact_received"
     assert case["contact_phone"] == PHONE
-    assert any(PHONE in m for m in world.groups["nanshan"].messages)
+    last = world.groups["nanshan"].messages[-1]
+    assert f"https://desk.example.org/case/{case['id']}" in last
+    if full_number:  # the rule opted in (and `rules check` warned)
+        assert PHONE in last
+    else:  # the group robot is a third party: masked number and the link by default
+        assert "138****0000" in last and PHONE not in last
+        assert all(PHONE not in m for m in world.groups["nanshan"].messages)
     # the number stays out of everything else
     events = world.book.events(case["id"])
     assert all(PHONE not in (e["note"] or "") for e in events)
@@ -208,8 +218,8 @@ def test_store_reopens_and_migrations_are_idempotent(tmp_path: Any, clock: FakeC
     applied = s2.query("select name from _sqlite_migrations")
     names = [r["name"] for r in applied]
     assert names[:4] == ["m001_initial", "m002_users", "m003_full_scans", "m004_hot_path_indexes"]
-    assert {"m005_account_pauses", "m006_case_events_by_comment", "m008_analysts_loop",
-            "m009_case_reason", "m011_private_messages"} <= set(names)
+    assert {"m005_account_pauses", "m006_case_events_by_comment", "m007_sessions_roles_throttle",
+            "m008_analysts_loop", "m009_case_reason", "m011_private_messages"} <= set(names)
     assert len(names) == len(set(names))
 
 
@@ -269,6 +279,7 @@ def test_first_urgent_comment_with_a_number_is_told_it_was_received(world: World
     assert with_number["status"] == "contact_received" and with_number["contact_at"]
     assert with_number["contact_phone"] == PHONE
     assert without["status"] == "awaiting_contact" and not without["contact_at"]
-    # the group is told the number, not "waiting for a number"
+    # the group is told a number was given (masked: the full one is on the case page only),
+    # not "waiting for a number"
     sent = " ".join(world.groups["duty"].messages)
-    assert PHONE in sent and "（尚未留电话）" in sent
+    assert "138****0000" in sent and PHONE not in sent and "（尚未留电话）" in sent

@@ -287,7 +287,9 @@ def test_a_reload_whose_examples_fail_is_refused_and_shown(tmp_path: Path) -> No
         daemon.reload_rules()
         assert daemon.rules.current.version == before, "the old rules keep running"
         health = daemon.health()
-        assert re.search(r"1 of \d+ examples fail", health["rules_error"] or "")
+        # /healthz says *that* (issue 17: never the text or path); the desk shows why
+        assert health["rules_error"] == "rules invalid"
+        assert re.search(r"1 of \d+ examples fail", daemon.rules.last_error or "")
         assert health["status"] == "degraded"
         assert health["problems"] == [
             "the rules file was refused; the previous rules are still running"]

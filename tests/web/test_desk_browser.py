@@ -51,7 +51,7 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Host]]:
     from starlette.applications import Starlette
 
     host = make_host(tmp_path, utcnow)  # type: ignore[arg-type]  # real time for a real browser
-    UserBook(host.store).add("小王", PASSWORD)
+    UserBook(host.store).add("小王", PASSWORD, role="caller")  # may look at full numbers
     app = Starlette()
     mount_desk(app, host)
     port = _free_port()
@@ -152,7 +152,12 @@ def test_sign_in_watch_a_case_arrive_work_it_and_escape_hostile_text(
 
             # open it and work it to resolved
             row.locator("a").click()
+            expect(page.locator("#contact-phone")).to_have_text("138****0000")  # masked first
+            page.click("#reveal")  # a caller may look; the look goes on the record
             expect(page.locator("#contact-phone")).to_have_text(PHONE)
+            expect(page.locator("#reveal-note")).to_be_visible()
+            assert [e["actor"] for e in host.cases.events(case_id) if e["kind"] == "reveal"] \
+                == ["小王"]
             expect(page.locator("#origin-text")).to_contain_text("因为真的挺急")
             _shot(page, tmp_path, "case.png")
             page.click("#btn-contacted")
@@ -167,7 +172,8 @@ def test_sign_in_watch_a_case_arrive_work_it_and_escape_hostile_text(
             case = host.cases.get(case_id)
             assert case["status"] == "resolved"
             assert [e["to_status"] for e in host.cases.events(case_id)
-                    if e["actor"] == "小王"] == ["contact_received", "handed_off", "resolved"]
+                    if e["actor"] == "小王" and e["kind"] != "reveal"] == [
+                        "contact_received", "handed_off", "resolved"]
 
             # the hostile comment on its case page and in the stream: text, no elements, no dialog
             page.goto(f"{url}/case/{bad_case}")
@@ -196,3 +202,43 @@ def test_sign_in_watch_a_case_arrive_work_it_and_escape_hostile_text(
             browser.close()
     assert dialogs == []
     assert errors == []
+
+
+def test_a_copied_cookie_is_dead_after_sign_out_and_numbers_are_masked_in_any_spelling(
+    live: tuple[str, Host],
+) -> None:
+    """Issue 17 in a real browser: server-side sessions, and masking of odd spellings."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, host = live
+    store = host.store
+    spelled = ("138.0000.0000", "138 - 0000 - 0000", "138\u200b0000\u200b0000", "一三八零零零零零零零零")
+    for i, text in enumerate(spelled):
+        c = add_comment(store, 30 + i, f"很急，电话 {text} 请联系", openid=f"oOdd{i}", score=0.97)
+        open_urgent(store, c)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN", timezone_id="Asia/Shanghai")
+            page.goto(url + "/login")
+            page.fill("input[name=name]", "小王")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator("#queue-rows tr[data-id]")).to_have_count(len(spelled))
+            queue_text = page.locator("#queue-rows").inner_text()
+            assert queue_text.count("138****0000") == len(spelled)
+            assert "0000.0000" not in queue_text and "零零零零" not in queue_text
+            stolen = page.context.cookies()
+            page.click("form.who button")  # sign out
+            expect(page).to_have_url(re.compile(r"/login"))
+
+            thief = browser.new_context()
+            thief.add_cookies(stolen)
+            other = thief.new_page()
+            response = other.goto(url + "/api/queue")
+            assert response is not None and response.status == 401
+            other.goto(url + "/")
+            expect(other).to_have_url(re.compile(r"/login\?next="))
+            thief.close()
+        finally:
+            browser.close()

@@ -37,39 +37,39 @@ def test_users_add_from_stdin_list_remove(tmp_path: Path) -> None:
 
 def test_users_add_prompts_twice_and_hides_the_password(tmp_path: Path) -> None:
     db = str(tmp_path / "u.db")
-    code, out = run(["users", "add", "editor", "--db", db], input="pass-word-1\npass-word-1\n")
-    assert code == 0 and "added editor" in out and "pass-word-1" not in out
+    code, out = run(["users", "add", "editor", "--db", db], input="pass-word-12\npass-word-12\n")
+    assert code == 0 and "added editor" in out and "pass-word-12" not in out
     code, out = run(["users", "add", "other", "--db", db],
-                    input="pass-word-1\nmistyped-22\npass-word-1\npass-word-1\n")
+                    input="pass-word-12\nmistyped-223\npass-word-12\npass-word-12\n")
     assert code == 0 and "added other" in out
 
 
 def test_users_add_refuses_a_short_password_or_bad_name(tmp_path: Path) -> None:
     db = str(tmp_path / "u.db")
     code, out = run(["users", "add", "editor", "--db", db, "--password-stdin"], input="short\n")
-    assert code == 1 and "at least 8 characters" in out
+    assert code == 1 and "at least 12 characters" in out
     code, out = run(["users", "add", "two words", "--db", db, "--password-stdin"],
-                    input="long-enough\n")
+                    input="long-enough-1\n")
     assert code == 1 and "user name" in out
 
 
 def test_users_unlock(tmp_path: Path) -> None:
     db = str(tmp_path / "u.db")
-    run(["users", "add", "editor", "--db", db, "--password-stdin"], input="long-enough\n")
+    run(["users", "add", "editor", "--db", db, "--password-stdin"], input="long-enough-1\n")
     store = Store(db)
     book = UserBook(store)
     for _ in range(5):
-        book.authenticate("editor", "wrong-one")
-    assert book.authenticate("editor", "long-enough").outcome == "locked"
+        book.authenticate("editor", "wrong-one", "10.0.0.9")
+    assert book.authenticate("editor", "long-enough-1", "10.0.0.9").outcome == "wait"
     code, out = run(["users", "list", "--db", db])
-    assert "locked until" in out and "(Beijing time)" in out
+    assert "back-off until" in out and "(Beijing time)" in out
     locked = store.query("select locked_until from users where name = 'editor'")[0]["locked_until"]
     from bot.clock import beijing
 
-    assert beijing(locked) in out and "T" not in out.split("locked until")[1].split()[0]
+    assert beijing(locked) in out and "T" not in out.split("back-off until")[1].split()[0]
     code, out = run(["users", "unlock", "editor", "--db", db])
     assert code == 0 and "unlocked editor" in out
-    assert book.authenticate("editor", "long-enough").ok
+    assert book.authenticate("editor", "long-enough-1", "10.0.0.9").ok
     store.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from desk_helpers import PHONE, XSS, FakeClock, Host, add_comment, csrf_of, open_urgent
+from desk_helpers import PHONE, XSS, FakeClock, Host, add_comment, csrf_of, open_urgent, sign_in
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from bot.web import mount_desk
 from bot.web.security import CSP
+from bot.web.users import UserBook
 
 PAGES = ["/", "/stream", "/status", "/case/1"]
 
@@ -128,9 +129,15 @@ def test_case_page_shows_thread_scores_rules_phone_and_timeline(editor: TestClie
     html = editor.get(f"/case/{case_id}").text
     assert "孕妇急需核酸结果" in html  # original comment
     assert "机器人回复" in html and "电话发我" in html  # the bot's reply from the outbox
-    assert "我的手机 13800000000" in html and "别人的留言" not in html  # follow-ups: same writer
+    assert "我的手机 138****0000" in html and "别人的留言" not in html  # follow-ups: same writer
     assert "0.95" in html and "紧急（自动）" in html and "核酸" in html  # score, band, terms
     assert "urgent_auto" in html and "faq_health_code" in html  # rules fired / evaluated
+    assert 'id="contact-phone">138****0000<' in html and PHONE not in html  # masked (issue 17)
+    UserBook(host.store).set_access("小王", role="caller")  # a caller may look, on the record
+    sign_in(editor)
+    page = editor.get(f"/case/{case_id}")
+    html = editor.post(f"/case/{case_id}", data={"csrf": csrf_of(page.text),
+                                                 "action": "reveal"}).text
     assert f'id="contact-phone">{PHONE}<' in html  # the extracted phone, in full, only here
     assert "开案" in html and "bot" in html  # the timeline
     assert PHONE not in editor.get("/").text and PHONE not in editor.get("/stream").text

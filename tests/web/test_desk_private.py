@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from desk_helpers import PHONE, FakeClock, Host, add_comment, csrf_of, open_urgent
+from desk_helpers import PHONE, FakeClock, Host, add_comment, csrf_of, open_urgent, sign_in
 from starlette.testclient import TestClient
 
 from bot.inbox import record_message
@@ -43,5 +43,6 @@ def test_private_answer_form_follows_the_window(editor: TestClient, host: Host,
     assert row["rule"] == "editor:小王" and row["status"] == "pending"
 
     clock.advance(48 * 3600 + 1)
+    sign_in(editor)  # two days later: the idle session has ended (issue 17)
     html = editor.get(f"/case/{case_id}").text
     assert "私信窗口已关闭" in html and 'id="private-text"' not in html
