@@ -51,8 +51,12 @@ def _metrics_table(metrics: dict[str, Any], thresholds: dict[str, float]) -> str
               help="First rebuild train/valid/test.jsonl from DATA/corpus/*.jsonl "
                    "(dedupe + stratified split). Changes the test split: use only when the "
                    "corpus changed.")
+@click.option("--extend-split", "extend", is_flag=True,
+              help="First add the comments of DATA/corpus/*.jsonl that are not yet in the "
+                   "split, by the same rule, keeping every existing row in its split (the "
+                   "authored test rows stay the test rows).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool,
+def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool, extend: bool,
           verbose: bool) -> None:
     """Train the urgent model and category head; choose thresholds on valid; report test.
 
@@ -60,6 +64,7 @@ def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool,
     Example:
       dianhua train                       # data/ → classifiers/bundled/
       dianhua train --out /tmp/m --seed 7 # a side model, the bundled one untouched
+      dianhua train --extend-split        # new corpus parts → appended to the split
     """
     _setup_logs(verbose)
     from loguru import logger
@@ -68,20 +73,22 @@ def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool,
     from classifiers.train import train as run_train
 
     data = data_dir or DATA_DIR
+    if resplit and extend:
+        raise click.UsageError("give --resplit or --extend-split, not both")
     with _plain_errors():
-        if resplit:
-            from classifiers.dataset import build_splits
+        if resplit or extend:
+            from classifiers.dataset import build_splits, extend_splits
 
             sources = sorted((data / "corpus").glob("*.jsonl"))
             if not sources:
                 raise click.ClickException(f"no corpus files in {data / 'corpus'}")
             logger.info("[split] {} corpus files → {}", len(sources), data)
-            summary = build_splits(sources, data, seed=seed)
+            summary = (extend_splits if extend else build_splits)(sources, data, seed=seed)
             logger.info("[split] {}", json.dumps(summary, ensure_ascii=False))
         steps = iter(range(1, 100))
         result = run_train(
             data, out or BUNDLED_DIR, seed=seed,
-            progress=lambda msg: logger.info("[train {}/7] {}", next(steps), msg),
+            progress=lambda msg: logger.info("[train {}/8] {}", next(steps), msg),
         )
     card = result.model.card
     test = card["metrics"]["test"]
@@ -94,34 +101,76 @@ def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool,
                f"average precision {test['average_precision']}:")
     click.echo(_metrics_table(test, card["thresholds"]))
     click.echo(f"category accuracy on test {test['category_accuracy']:.3f}")
+    cal = card.get("calibration") or {}
+    if cal:
+        click.echo(f"calibration: {cal['method']}, {cal['folds']}; expected calibration error "
+                   f"held-out writers {cal['held_out_writers_ece']}, validation "
+                   f"{cal['validation_ece']}, test {cal['test_ece']}")
+
+
+def _shared_file(name: str) -> Path:
+    """``../shared/data/<name>`` next to the repository (or next to a folder above it)."""
+    from classifiers.paths import REPO_DIR
+
+    for base in (REPO_DIR.parent, *REPO_DIR.parent.parents):
+        candidate = base / "shared" / "data" / name
+        if candidate.is_file():
+            return candidate
+    return REPO_DIR.parent / "shared" / "data" / name
 
 
 @click.command(name="eval")
-@click.option("--data", "data_file", required=True,
+@click.option("--data", "data_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSONL with `text` and `urgent` (`category`, `tags`, `id` optional).")
+              help="One JSONL with `text` and `urgent` (`category`, `tags`, `id` optional): the "
+                   "full report of that file. Without it: the slices report (below).")
+@click.option("--test", "test_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Slices: the authored test split. Default: data/test.jsonl.")
+@click.option("--real", "real_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Slices: real requests. Default: ../shared/data/real-requests.jsonl.")
+@click.option("--weibo", "weibo_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Slices: real posts. Default: ../shared/data/weibo-dev.jsonl.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
               help=_MODEL_HELP)
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where metrics.json and pr_curve.png go. Default: var/eval/<file name>/.")
+              help="Where the JSON report and the PNGs go. Default: var/eval/<file name>/ "
+                   "(slices: var/eval/slices/).")
 @click.option("--keywords", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Keyword baseline list. Default: data/keywords_baseline.txt.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def eval_cmd(data_file: Path, model_path: Path | None, out_dir: Path | None,
+def eval_cmd(data_file: Path | None, test_file: Path | None, real_file: Path | None,
+             weibo_file: Path | None, model_path: Path | None, out_dir: Path | None,
              keywords: Path | None, batch_size: int, verbose: bool) -> None:
-    """Precision, recall, F1 at both thresholds, confusion counts, per-tag breakdown,
-    a precision-recall curve (PNG) and the keyword baseline side by side.
+    """Evaluate the model on labeled comments.
+
+    Without --data: the slices report. The authored test split, the real requests
+    (every one should reach review, the three Shenzhen ones auto), real Weibo posts, and
+    per-frame slices of the test split read from its tags (question-framed urgent comments,
+    reported speech and news). Per set: AP, recall and precision at both thresholds,
+    expected calibration error; small sets row by row. A set whose file is missing is
+    reported as skipped. Writes slices.json and reliability.png.
+
+    With --data FILE: that file's full report. Precision, recall, F1 at both thresholds,
+    confusion counts, per-tag breakdown, the keyword baseline, calibration error, a
+    precision-recall curve and a reliability diagram (PNGs).
 
     \b
     Example:
+      dianhua eval                                   # slices → var/eval/slices/
+      dianhua eval --real my-real.jsonl --weibo none.jsonl
       dianhua eval --data data/test.jsonl
       dianhua eval --data ../shared/data/weibo-dev.jsonl --out-dir var/eval/weibo
     """
     _setup_logs(verbose)
+    if data_file is None:
+        _eval_slices(test_file, real_file, weibo_file, model_path, out_dir, batch_size)
+        return
     from loguru import logger
 
     from classifiers import KeywordBaseline, load_model
+    from classifiers.calibration import reliability_png
     from classifiers.dataset import read_jsonl
     from classifiers.evaluate import evaluate, pr_curve_png, render, write_report
 
@@ -135,15 +184,50 @@ def eval_cmd(data_file: Path, model_path: Path | None, out_dir: Path | None,
         report = evaluate(model, rows, baseline=baseline, batch_size=batch_size)
         target = out_dir or Path("var") / "eval" / data_file.stem
         metrics_path = write_report(report, target)
+        labels = [r.urgent for r in rows]
         png = pr_curve_png(
-            [r.urgent for r in rows], report["_scores"], target / "pr_curve.png",
+            labels, report["_scores"], target / "pr_curve.png",
             thresholds=model.thresholds, baseline_scores=report["_baseline_scores"],
             title=f"{data_file.name}: precision-recall",
         )
+        rel = reliability_png({data_file.name: (labels, report["_scores"])},
+                              target / "reliability.png",
+                              title=f"{data_file.name}: reliability ({model.version})")
     if problems:
         click.echo(f"skipped {len(problems)} bad lines (see warnings above)")
     click.echo(render(report))
-    click.echo(f"\nwrote {metrics_path} and {png}")
+    click.echo(f"\nwrote {metrics_path}, {png} and {rel}")
+
+
+REAL_MUST_REACH_AUTO = ("real-001", "real-002", "real-003")  # the Shenzhen comments
+
+
+def _eval_slices(test_file: Path | None, real_file: Path | None, weibo_file: Path | None,
+                 model_path: Path | None, out_dir: Path | None, batch_size: int) -> None:
+    from classifiers import load_model
+    from classifiers.calibration import reliability_png
+    from classifiers.evaluate import EvalSet, evaluate_slices, render_slices, write_slices
+    from classifiers.paths import DATA_DIR
+
+    sets = [
+        EvalSet("authored test", test_file or DATA_DIR / "test.jsonl"),
+        EvalSet("real requests", real_file or _shared_file("real-requests.jsonl"),
+                must_reach_auto=REAL_MUST_REACH_AUTO),
+        EvalSet("weibo-dev", weibo_file or _shared_file("weibo-dev.jsonl")),
+    ]
+    with _plain_errors():
+        model = load_model(model_path)
+        report = evaluate_slices(model, sets, frames_of="authored test", batch_size=batch_size)
+        target = out_dir or Path("var") / "eval" / "slices"
+        path = write_slices(report, target)
+        curves = {name: (e["_labels"], e["_scores"]) for name, e in report["sets"].items()
+                  if "_scores" in e and 0 < e["urgent"] < e["n"]}
+        written = [str(path)]
+        if curves:
+            written.append(str(reliability_png(curves, target / "reliability.png",
+                                               title=f"reliability ({model.version})")))
+    click.echo(render_slices(report))
+    click.echo(f"\nwrote {' and '.join(written)}")
 
 
 def _jsonl_in(path: Path | None) -> IO[str]:
