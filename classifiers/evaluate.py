@@ -216,9 +216,11 @@ def render(report: dict[str, Any]) -> str:
 
 
 # Frames and voices, read from the corpus tags (data/README.md lists them).
-REPORTED_TAGS = frozenset({
-    "reported_speech", "news", "news_like", "quote", "retelling", "official", "commentary",
+NEWS_TAGS = frozenset({
+    "news", "news_like", "notice", "headline", "official", "statement", "policy", "case_news",
+    "hospital_notice", "pasted_article",
 })
+REPORTED_TAGS = frozenset({"reported_speech", "retelling", "quote", "commentary", "opinion"})
 
 
 @dataclass(frozen=True)
@@ -230,16 +232,22 @@ class FrameSlice:
     urgent: bool  # True: report recall at review/auto; False: report the share flagged
 
 
+def _tagged(r: Example, tags: frozenset[str]) -> bool:
+    return not tags.isdisjoint(r.tags)
+
+
 FRAME_SLICES: tuple[FrameSlice, ...] = (
     FrameSlice("question-framed urgent", lambda r: r.urgent == 1 and "question_frame" in r.tags,
                True),
     FrameSlice("question-framed, not urgent",
                lambda r: r.urgent == 0 and "question_frame" in r.tags, False),
     FrameSlice("first-person urgent", lambda r: r.urgent == 1 and "first_person" in r.tags, True),
-    FrameSlice("reported speech / news, not urgent",
-               lambda r: r.urgent == 0 and bool(REPORTED_TAGS & set(r.tags)), False),
+    FrameSlice("news / official voice, not urgent",
+               lambda r: r.urgent == 0 and _tagged(r, NEWS_TAGS), False),
+    FrameSlice("retelling / quote / comment, not urgent",
+               lambda r: r.urgent == 0 and _tagged(r, REPORTED_TAGS), False),
     FrameSlice("thanks / resolved, not urgent",
-               lambda r: r.urgent == 0 and bool({"thanks", "resolved"} & set(r.tags)), False),
+               lambda r: r.urgent == 0 and _tagged(r, frozenset({"thanks", "resolved"})), False),
     FrameSlice("joke, not urgent", lambda r: r.urgent == 0 and "joke" in r.tags, False),
 )
 # Rows listed one by one when a set is this small (real requests).
@@ -429,6 +437,7 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> Path:
 
 __all__ = [
     "FRAME_SLICES",
+    "NEWS_TAGS",
     "REPORTED_TAGS",
     "EvalSet",
     "FrameSlice",

@@ -13,7 +13,9 @@ linear model can weigh them against each other:
   news and retellings (据报道, 记者, 化名, 一名/某孕妇, "X表示", 通报, 截至, dates as subjects),
   onlookers' commentary (看到/听说/热搜), resolved or thanks;
 * interactions (0/1): the critical situation (at risk × blocked) together with each voice,
-  so "critical + question" and "critical + reported" get weights of their own.
+  so "critical + question" and "critical + reported" get weights of their own;
+* quotes: the question frame and the first person are read outside “…”/「…」 (inside, they
+  are someone else's words), and a critical situation inside quotes is a feature of its own.
 
 Stateless; the text is already normalised (simplified, lower case, full-width folded).
 """
@@ -40,7 +42,10 @@ AT_RISK: tuple[str, ...] = (
     "抗癫痫", "癫痫", "心脏", "心梗", "心衰", "堵塞", "脑梗", "中风", "脑出血", "偏瘫",
     "呼吸困难", "喘不上", "喘不过", "胸痛", "胸闷", "血氧", "白肺", "重症", "危重", "病危",
     "出血", "吐血", "骨折", "自杀", "轻生", "精神病", "卧床", "瘫痪", "手术", "急诊",
-    "抢救", "救护车", "120", "icu",
+    "抢救", "救护车", "120", "icu", "洗肾", "腹透液", "尿毒症", "肾衰", "移植", "精神分裂",
+    "抑郁症", "跳楼", "哮喘", "肠梗阻", "阑尾", "盲肠炎", "穿孔", "冠心病", "低血糖", "晕过去",
+    "晕倒", "流血", "发紫", "说胡话", "宫口", "胎位", "临盆", "发动了", "产科", "早产儿",
+    "妊高症", "子痫", "烫伤", "烧伤", "溺水", "中毒", "过敏",
 )
 # Care blocked, late, or needed now.
 BLOCKED: tuple[str, ...] = (
@@ -49,16 +54,20 @@ BLOCKED: tuple[str, ...] = (
     "未出", "出不来", "没结果", "迟迟", "超时", "拖了", "拖着", "停了", "断了", "断药",
     "停药", "没药", "吃完了", "买不到", "出不去", "不让出", "封控", "封了", "被封", "排不上",
     "没床位", "床位", "转不了", "转院", "叫不到", "打不通", "没人接", "没人管", "无门",
-    "优先", "加急", "急需", "来不及", "小时了", "天了", "马上到", "在路上", "送医",
+    "优先", "加急", "急需", "来不及", "小时了", "天了", "马上到", "在路上", "送医", "没了",
+    "最后一", "只剩", "用完", "告急", "告罄", "唔睇", "入唔到", "出唔到", "约唔到", "冇", "等候",
+    "卡点", "卡着", "无法就诊", "去不了", "没法", "能不能进", "还收", "能看急诊",
 )
 QUESTION: tuple[str, ...] = (
     "什么时候", "啥时候", "几点", "多久", "多长时间", "几个小时", "几天", "能不能", "可不可以",
-    "可以吗", "行不行", "是不是", "有没有", "请问", "吗", "呢", "怎么", "咋", "?",
+    "可以吗", "行不行", "是不是", "有没有", "请问", "吗", "呢", "怎么", "咋", "?", "能否",
+    "嘛", "点算", "要不要", "还能",
 )
-FIRST_PERSON: tuple[str, ...] = ("我", "俺", "咱", "本人", "自己")
+FIRST_PERSON: tuple[str, ...] = ("我", "俺", "咱", "本人", "自己", "阿拉", "老朽", "我哋")
 FAMILY: tuple[str, ...] = (
     "老婆", "媳妇", "爱人", "老公", "丈夫", "妻子", "父亲", "母亲", "爸", "妈", "爷爷",
-    "奶奶", "外公", "外婆", "姥姥", "姥爷", "儿子", "女儿", "闺女", "家里", "家人",
+    "奶奶", "外公", "外婆", "姥姥", "姥爷", "儿子", "女儿", "闺女", "家里", "家人", "儿媳",
+    "公公", "婆婆", "岳父", "岳母", "老伴", "老头", "个仔", "个女", "阿嬷", "家父", "家母",
 )
 REPORTED: tuple[str, ...] = (
     "据报道", "据悉", "据了解", "据介绍", "记者", "本报", "新华社", "日电", "获悉", "了解到",
@@ -67,6 +76,7 @@ REPORTED: tuple[str, ...] = (
     "市民", "网友", "其家属", "家属", "引发", "热议", "事件", "当天", "次日", "此前", "近日",
     "日前", "昨日", "一名", "一位", "一孕妇", "一产妇", "一患者", "一男子", "一女子",
     "一老人", "某孕妇", "某产妇", "某患者", "某女士", "某先生", "“", "”", "「", "」",
+    "采访", "有人", "有网友", "有读者", "如何", "写道",
 )
 # Dates and times as the subject of a sentence: "1月8日，", "昨天上午，", "2022年".
 _DATES = re.compile(r"\d+月\d+日|\d{4}年|(?:昨天|前天|今天|当天)(?:上午|下午|晚上|凌晨|中午)")
@@ -76,9 +86,13 @@ COMMENTARY: tuple[str, ...] = (
 )
 RESOLVED: tuple[str, ...] = (
     "谢谢", "感谢", "解决了", "已解决", "顺利", "平安", "终于", "出来了", "住上", "住进去",
-    "入院了", "已入院", "已经入院", "已经住", "已经出", "没事了", "出院", "后来",
+    "入院了", "已入院", "已经入院", "已经住", "已经出", "没事了", "出院", "后来", "那年",
+    "那时候", "当时", "去年", "还好", "好在", "后怕", "已落实", "已上报", "接走", "送走",
 )
-PLEA: tuple[str, ...] = (*LEXICON_GROUPS["plea"], "急", "紧急")
+PLEA: tuple[str, ...] = (
+    *LEXICON_GROUPS["plea"], "急", "紧急", "恳请", "打扰", "冒昧", "麻烦", "劳烦", "望", "盼",
+    "请帮",
+)
 
 LABELS: dict[str, str] = {
     "at_risk": "〔危重处境〕",
@@ -89,14 +103,17 @@ LABELS: dict[str, str] = {
     "reported": "〔报道/转述口吻〕",
     "commentary": "〔旁观评论〕",
     "resolved": "〔已解决/后来〕",
+    "plea": "〔求助/恳请〕",
     "critical": "〔危重×受阻〕",
     "critical_question": "〔危重×受阻×提问〕",
     "critical_own": "〔危重×受阻×本人或家人〕",
     "critical_reported": "〔危重×受阻×报道口吻〕",
     "critical_commentary": "〔危重×受阻×旁观〕",
     "critical_resolved": "〔危重×受阻×已解决〕",
+    "critical_plea": "〔危重×受阻×求助〕",
     "reported_not_own": "〔报道口吻，无第一人称〕",
     "plea_reported": "〔求助×报道口吻〕",
+    "critical_quoted": "〔引号里的危重处境〕",
 }
 _GROUPS: dict[str, re.Pattern[str]] = {
     "at_risk": compile_group(AT_RISK),
@@ -107,15 +124,26 @@ _GROUPS: dict[str, re.Pattern[str]] = {
     "reported": compile_group(REPORTED),
     "commentary": compile_group(COMMENTARY),
     "resolved": compile_group(RESOLVED),
+    "plea": compile_group(PLEA),
 }
-_PLEA = compile_group(PLEA)
+# Someone else's words: “…” and 「…」 (the writer quoting a post, a patient, an official).
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
+_VOICE = ("question", "first_person", "family", "plea")
 N_FEATURES = len(LABELS)
 
 
 def situation_row(text: str) -> list[float]:
     """The feature values of one normalised text, in :data:`LABELS` order."""
-    c = {name: len(p.findall(text)) for name, p in _GROUPS.items()}
+    quoted = _QUOTED.findall(text)
+    outside = _QUOTED.sub(" ", text) if quoted else text
+    c = {
+        name: len(p.findall(outside if name in _VOICE else text)) for name, p in _GROUPS.items()
+    }
     c["reported"] += len(_DATES.findall(text))
+    inner = " ".join(quoted)
+    critical_quoted = bool(
+        quoted and _GROUPS["at_risk"].search(inner) and _GROUPS["blocked"].search(inner)
+    )
     critical = c["at_risk"] > 0 and c["blocked"] > 0
     own = c["first_person"] > 0 or c["family"] > 0
     reported = c["reported"] > 0
@@ -127,8 +155,10 @@ def situation_row(text: str) -> list[float]:
         float(critical and reported),
         float(critical and c["commentary"] > 0),
         float(critical and c["resolved"] > 0),
+        float(critical and c["plea"] > 0),
         float(reported and c["first_person"] == 0),
-        float(reported and _PLEA.search(text) is not None),
+        float(reported and c["plea"] > 0),
+        float(critical_quoted),
     ]
     return values
 
