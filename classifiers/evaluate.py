@@ -323,7 +323,8 @@ def evaluate_slices(
                               "frames": {}}
     for spec in sets:
         rows, why = load_set(spec)
-        if rows is None:
+        if not rows:
+            why = why or "no rows"
             report["sets"][spec.name] = {"skipped": why,
                                          "path": str(spec.path) if spec.path else None}
             continue

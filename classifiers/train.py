@@ -45,7 +45,7 @@ class TrainParams:
     """Model knobs (recorded in the card)."""
 
     features: FeatureParams = field(default_factory=FeatureParams)
-    C: float = 4.0
+    C: float = 1.0  # round 4: chosen by leave-one-writer-out over parts j–m (docs/training.md)
     category_C: float = 4.0
     calibration: str = "sigmoid"
     calibration_folds: int = 5  # group k-fold over writers (corpus parts)

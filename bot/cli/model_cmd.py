@@ -200,6 +200,19 @@ def eval_cmd(data_file: Path | None, test_file: Path | None, real_file: Path | N
 
 
 REAL_MUST_REACH_AUTO = ("real-001", "real-002", "real-003")  # the Shenzhen comments
+ROUND_3_WRITERS = ("ca", "cb", "cc", "cd", "ce", "cf", "cg", "ch", "ci")
+
+
+def _rounds_1_to_3(test_path: Path) -> Any:
+    """The test rows of parts a–i: the round-3 test split, comparable across rounds."""
+    from classifiers.dataset import read_jsonl, writer_of
+    from classifiers.evaluate import EvalSet
+
+    name = "authored test, a–i"
+    if not test_path.is_file():
+        return EvalSet(name, test_path)
+    rows, _ = read_jsonl(test_path)
+    return EvalSet(name, test_path, rows=[r for r in rows if writer_of(r.id) in ROUND_3_WRITERS])
 
 
 def _eval_slices(test_file: Path | None, real_file: Path | None, weibo_file: Path | None,
@@ -209,8 +222,10 @@ def _eval_slices(test_file: Path | None, real_file: Path | None, weibo_file: Pat
     from classifiers.evaluate import EvalSet, evaluate_slices, render_slices, write_slices
     from classifiers.paths import DATA_DIR
 
+    test_path = test_file or DATA_DIR / "test.jsonl"
     sets = [
-        EvalSet("authored test", test_file or DATA_DIR / "test.jsonl"),
+        EvalSet("authored test", test_path),
+        _rounds_1_to_3(test_path),
         EvalSet("real requests", real_file or _shared_file("real-requests.jsonl"),
                 must_reach_auto=REAL_MUST_REACH_AUTO),
         EvalSet("weibo-dev", weibo_file or _shared_file("weibo-dev.jsonl")),
