@@ -226,7 +226,9 @@ def test_eval_command_prints_slices_and_writes_the_diagram(tiny_path: Path,
     assert res.exit_code == 0, res.output
     assert "real requests" in res.stdout and "skipped" in res.stdout and "ECE" in res.stdout
     report = json.loads((out / "slices.json").read_text("utf-8"))
-    assert set(report["sets"]) == {"authored test", "real requests", "weibo-dev"}
+    assert set(report["sets"]) == {"authored test", "authored test, a–i", "real requests",
+                                   "weibo-dev"}
+    assert "skipped" in report["sets"]["authored test, a–i"]  # fixture ids are not a–i
     assert "_scores" not in report["sets"]["authored test"]
     assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG"
 
