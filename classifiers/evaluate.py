@@ -218,7 +218,15 @@ def render(report: dict[str, Any]) -> str:
 # Frames and voices, read from the corpus tags (data/README.md lists them).
 NEWS_TAGS = frozenset({
     "news", "news_like", "notice", "headline", "official", "statement", "policy", "case_news",
-    "hospital_notice", "pasted_article",
+    "hospital_notice", "pasted_article", "news_sentence", "official_response", "statistic",
+    "timeline", "reader_paste", "self_media", "local_tv", "academic", "hospital_pr",
+    "reporter_note", "foreign_media",
+})
+# Voices the first rounds lacked (parts k and n): terse, dialect, voice-to-text, help platforms.
+OTHER_VOICE_TAGS = frozenset({
+    "help_platform", "telegraphic", "structured", "in_transit", "no_pronoun", "terse",
+    "voice_to_text", "cantonese", "northeastern", "traditional", "misspelled", "long_post",
+    "polite",
 })
 REPORTED_TAGS = frozenset({"reported_speech", "retelling", "quote", "commentary", "opinion"})
 
@@ -242,6 +250,8 @@ FRAME_SLICES: tuple[FrameSlice, ...] = (
     FrameSlice("question-framed, not urgent",
                lambda r: r.urgent == 0 and "question_frame" in r.tags, False),
     FrameSlice("first-person urgent", lambda r: r.urgent == 1 and "first_person" in r.tags, True),
+    FrameSlice("other voices urgent (terse, dialect…)",
+               lambda r: r.urgent == 1 and _tagged(r, OTHER_VOICE_TAGS), True),
     FrameSlice("news / official voice, not urgent",
                lambda r: r.urgent == 0 and _tagged(r, NEWS_TAGS), False),
     FrameSlice("retelling / quote / comment, not urgent",
@@ -439,6 +449,7 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> Path:
 __all__ = [
     "FRAME_SLICES",
     "NEWS_TAGS",
+    "OTHER_VOICE_TAGS",
     "REPORTED_TAGS",
     "EvalSet",
     "FrameSlice",
