@@ -123,7 +123,7 @@ def _shared_file(name: str) -> Path:
 @click.option("--data", "data_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="One JSONL with `text` and `urgent` (`category`, `tags`, `id` optional): the "
-                   "full report of that file. Without it: the slices report (below).")
+                   "full report of that file. Without it: the slices report.")
 @click.option("--test", "test_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Slices: the authored test split. Default: data/test.jsonl.")
 @click.option("--real", "real_file", type=click.Path(dir_okay=False, path_type=Path),
