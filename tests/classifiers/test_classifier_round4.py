@@ -242,3 +242,14 @@ def test_eval_of_one_file_reports_calibration(tiny_path: Path, tmp_path: Path) -
     metrics = json.loads((out / "metrics.json").read_text("utf-8"))
     assert 0 <= metrics["calibration"]["ece"] <= 1
     assert (out / "reliability.png").is_file()
+
+
+def test_the_repository_split_keeps_the_round_3_rows_first() -> None:
+    data = Path(__file__).parents[2] / "data"
+    round3 = {"train": 4692, "valid": 1003, "test": 1004}
+    for name, n in round3.items():
+        rows, bad = read_jsonl(data / f"{name}.jsonl", need_category=True)
+        assert not bad
+        writers = [writer_of(r.id) for r in rows]
+        old = [w in ("ca", "cb", "cc", "cd", "ce", "cf", "cg", "ch", "ci") for w in writers]
+        assert old[:n] == [True] * n and not any(old[n:])  # a–i rows first, then round 4
