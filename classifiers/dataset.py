@@ -197,14 +197,56 @@ def _rank(seed: int, text: str) -> str:
     return hashlib.sha256(f"{seed}\x00{dedupe_key(text)}".encode()).hexdigest()
 
 
+# Tags that name a set of comments written together (a minimal pair, one situation told in
+# several voices): such a set stays in one split, like near-duplicates.
+TOGETHER_TAG_PREFIXES: tuple[str, ...] = ("pair:", "sit:")
+
+
+def writer_of(example_id: str) -> str:
+    """The writer (corpus part) of an example id: ``ca0001`` → ``ca``; ``x:12`` → ``x``."""
+    head = str(example_id).split(":", 1)[0]
+    return head.rstrip("0123456789") or head
+
+
+def together_keys(ex: Example) -> list[str]:
+    """The writer-qualified set tags of a comment (``cj:pair:12``)."""
+    return [f"{writer_of(ex.id)}:{t}" for t in ex.tags if t.startswith(TOGETHER_TAG_PREFIXES)]
+
+
+def _join_tagged(examples: Sequence[Example], groups: list[int]) -> list[int]:
+    """Merge ``groups`` so comments sharing a :data:`TOGETHER_TAG_PREFIXES` tag share a group."""
+    parent = list(range(len(groups)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    first: dict[str, int] = {}
+    for idx, (ex, g) in enumerate(zip(examples, groups, strict=True)):
+        union(idx, g)
+        for key in together_keys(ex):
+            union(idx, first.setdefault(key, idx))
+    return [find(i) for i in range(len(groups))]
+
+
 def split_examples(
     examples: Sequence[Example],
     *,
     seed: int = 42,
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15),
 ) -> dict[str, list[Example]]:
-    """Deterministic stratified split into ``train``/``valid``/``test`` (near-duplicates together)."""
-    groups = near_duplicate_groups([e.text for e in examples])
+    """Deterministic stratified split into ``train``/``valid``/``test``.
+
+    Near-duplicates, and comments sharing a ``pair:<n>`` or ``sit:<n>`` tag, stay together.
+    """
+    groups = _join_tagged(examples, near_duplicate_groups([e.text for e in examples]))
     members: dict[int, list[int]] = defaultdict(list)
     for idx, g in enumerate(groups):
         members[g].append(idx)
@@ -278,6 +320,80 @@ def build_splits(
     }
 
 
+def extend_splits(
+    sources: Sequence[str | Path], out_dir: str | Path, *, seed: int = 42
+) -> dict[str, Any]:
+    """Add the corpus comments not yet in ``train/valid/test.jsonl``; existing rows stay put.
+
+    Every row already in a split keeps its split and its place (so the test split's old rows
+    are still the test split). A new comment that is an exact duplicate of a placed one is
+    dropped; one that is a near-duplicate of a placed one joins that one's split; the rest are
+    split by :func:`split_examples` (same hash rule, seed, grouping and 70/15/15 cut) and
+    appended to the end of each file.
+    """
+    out = Path(out_dir)
+    placed: dict[str, list[Example]] = {}
+    for name in SPLITS:
+        path = out / f"{name}.jsonl"
+        rows, bad = read_jsonl(path, need_category=True) if path.is_file() else ([], [])
+        if bad:
+            raise ValueError(f"{path}: {len(bad)} bad lines; fix them before extending")
+        placed[name] = rows
+    where = {dedupe_key(e.text): name for name, rows in placed.items() for e in rows}
+    examples: list[Example] = []
+    problems: list[Problem] = []
+    for src in sources:
+        got, bad = read_jsonl(src, need_category=True)
+        examples.extend(got)
+        problems.extend(bad)
+    unsafe = [e for e in examples if unsafe_numbers(e.text)]
+    examples = [e for e in examples if not unsafe_numbers(e.text)]
+    fresh = [e for e in examples if dedupe_key(e.text) not in where]
+    known = len(examples) - len(fresh)
+    kept, dups, conflicts = dedupe(fresh)
+    old = [e for name in SPLITS for e in placed[name]]
+    old_split = [name for name in SPLITS for _ in placed[name]]
+    groups = near_duplicate_groups([e.text for e in old] + [e.text for e in kept])
+    group_split: dict[int, str] = {}
+    for g, name in zip(groups, old_split, strict=False):
+        group_split.setdefault(g, name)
+    added: dict[str, list[Example]] = {name: [] for name in SPLITS}
+    rest: list[Example] = []
+    for ex, g in zip(kept, groups[len(old):], strict=True):
+        if g in group_split:
+            added[group_split[g]].append(ex)
+        else:
+            rest.append(ex)
+    near = sum(len(v) for v in added.values())
+    # a pair/situation set follows any member that had to join a placed near-duplicate
+    sets: dict[str, str] = {}
+    for name in SPLITS:
+        for ex in added[name]:
+            for key in together_keys(ex):
+                sets.setdefault(key, name)
+    free: list[Example] = []
+    for ex in rest:
+        tagged = [sets[k] for k in together_keys(ex) if k in sets]
+        (added[tagged[0]] if tagged else free).append(ex)
+    for name, rows in split_examples(free, seed=seed).items():
+        added[name].extend(rows)
+    order = {id(e): i for i, e in enumerate(kept)}
+    for name in SPLITS:
+        added[name].sort(key=lambda e: order[id(e)])
+        write_jsonl(out / f"{name}.jsonl", [*placed[name], *added[name]])
+    return {
+        "read": len(examples) + len(unsafe),
+        "problems": len(problems),
+        "unsafe_dropped": len(unsafe),
+        "already_placed": known,
+        "duplicates_dropped": dups,
+        "conflicts_dropped": conflicts,
+        "joined_near_duplicates": near,
+        "added": {name: len(rows) for name, rows in added.items()},
+        "splits": {name: len(placed[name]) + len(added[name]) for name in SPLITS},
+    }
+
+
 def file_sha256(paths: Iterable[str | Path]) -> str:
     """One sha256 over the named files' names and bytes, in the given order."""
     h = hashlib.sha256()
@@ -294,6 +410,7 @@ __all__ = [
     "build_splits",
     "dedupe",
     "dedupe_key",
+    "extend_splits",
     "file_sha256",
     "iter_jsonl",
     "near_duplicate_groups",
@@ -301,5 +418,7 @@ __all__ = [
     "read_jsonl",
     "split_examples",
     "unsafe_numbers",
+    "together_keys",
     "write_jsonl",
+    "writer_of",
 ]

@@ -1,19 +1,29 @@
-"""``dianhua eval``: the model and the keyword baseline on one labeled file, side by side."""
+"""``dianhua eval``: the model and the keyword baseline on labeled files.
+
+:func:`evaluate` gives the full report of one file (both thresholds, keyword baseline, per
+tag, per category, calibration). :func:`evaluate_slices` scores several named sets side by
+side (the authored test split, real requests, real posts) and the per-frame slices of the
+authored set (question-framed urgent comments, reported speech and news), the way the model
+will meet the world; a set whose file is missing is reported as skipped.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from classifiers.baseline import KeywordBaseline
-from classifiers.dataset import Example
+from classifiers.calibration import expected_calibration_error, reliability_bins
+from classifiers.dataset import Example, read_jsonl
 from classifiers.metrics import Labels, Scores, at_threshold, average_precision, summary
 from classifiers.model import UrgencyModel
+from classifiers.prediction import band_for
 
 
 def evaluate(
@@ -33,6 +43,10 @@ def evaluate(
         "model_version": model.version,
         "thresholds": th,
         "model": summary(y, scores, **th),
+    }
+    report["calibration"] = {
+        "ece": expected_calibration_error(y, scores),
+        "bins": reliability_bins(y, scores),
     }
     base_scores: list[float] = []
     if baseline is not None:
@@ -174,6 +188,8 @@ def render(report: dict[str, Any]) -> str:
     if "baseline" in report:
         lines.append(row(f"keywords ({report['baseline']['keywords']})", report["baseline"]))
     t = m["meets_targets"]
+    if "calibration" in report:
+        lines += ["", f"expected calibration error (10 bins) {report['calibration']['ece']:.4f}"]
     lines += [
         "",
         "targets: review recall ≥ 0.97 with precision ≥ 0.70: "
@@ -199,6 +215,227 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Frames and voices, read from the corpus tags (data/README.md lists them).
+NEWS_TAGS = frozenset({
+    "news", "news_like", "notice", "headline", "official", "statement", "policy", "case_news",
+    "hospital_notice", "pasted_article", "news_sentence", "official_response", "statistic",
+    "timeline", "reader_paste", "self_media", "local_tv", "academic", "hospital_pr",
+    "reporter_note", "foreign_media",
+})
+# Voices the first rounds lacked (parts k and n): terse, dialect, voice-to-text, help platforms.
+OTHER_VOICE_TAGS = frozenset({
+    "help_platform", "telegraphic", "structured", "in_transit", "no_pronoun", "terse",
+    "voice_to_text", "cantonese", "northeastern", "traditional", "misspelled", "long_post",
+    "polite",
+})
+REPORTED_TAGS = frozenset({"reported_speech", "retelling", "quote", "commentary", "opinion"})
+
+
+@dataclass(frozen=True)
+class FrameSlice:
+    """A named subset of a labeled set, chosen by tags."""
+
+    name: str
+    keep: Callable[[Example], bool]
+    urgent: bool  # True: report recall at review/auto; False: report the share flagged
+
+
+def _tagged(r: Example, tags: frozenset[str]) -> bool:
+    return not tags.isdisjoint(r.tags)
+
+
+FRAME_SLICES: tuple[FrameSlice, ...] = (
+    FrameSlice("question-framed urgent", lambda r: r.urgent == 1 and "question_frame" in r.tags,
+               True),
+    FrameSlice("question-framed, not urgent",
+               lambda r: r.urgent == 0 and "question_frame" in r.tags, False),
+    FrameSlice("first-person urgent", lambda r: r.urgent == 1 and "first_person" in r.tags, True),
+    FrameSlice("other voices urgent (terse, dialect…)",
+               lambda r: r.urgent == 1 and _tagged(r, OTHER_VOICE_TAGS), True),
+    FrameSlice("news / official voice, not urgent",
+               lambda r: r.urgent == 0 and _tagged(r, NEWS_TAGS), False),
+    FrameSlice("retelling / quote / comment, not urgent",
+               lambda r: r.urgent == 0 and _tagged(r, REPORTED_TAGS), False),
+    FrameSlice("thanks / resolved, not urgent",
+               lambda r: r.urgent == 0 and _tagged(r, frozenset({"thanks", "resolved"})), False),
+    FrameSlice("joke, not urgent", lambda r: r.urgent == 0 and "joke" in r.tags, False),
+)
+# Rows listed one by one when a set is this small (real requests).
+LIST_ROWS_UP_TO = 20
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A named labeled set for :func:`evaluate_slices`: rows, or a path to read them from."""
+
+    name: str
+    path: Path | None = None
+    rows: Sequence[Example] | None = None
+    must_reach_auto: tuple[str, ...] = ()  # ids that should be at `auto`
+
+
+def load_set(spec: EvalSet) -> tuple[list[Example] | None, str | None]:
+    """The rows of a set, or ``(None, why)`` when it is skipped."""
+    if spec.rows is not None:
+        return list(spec.rows), None
+    if spec.path is None:
+        return None, "no file given"
+    if not spec.path.is_file():
+        return None, f"{spec.path} not found"
+    rows, _problems = read_jsonl(spec.path)
+    if not rows:
+        return None, f"{spec.path}: no valid lines"
+    return rows, None
+
+
+def _flag_counts(scores: np.ndarray, th: Mapping[str, float]) -> dict[str, Any]:
+    n = len(scores)
+    rev = int(np.sum(scores >= th["review"]))
+    auto = int(np.sum(scores >= th["auto"]))
+    return {
+        "at_review": rev,
+        "at_auto": auto,
+        "share_review": round(rev / n, 4) if n else None,
+        "share_auto": round(auto / n, 4) if n else None,
+    }
+
+
+def frame_slices(
+    rows: Sequence[Example], scores: np.ndarray, th: Mapping[str, float]
+) -> dict[str, dict[str, Any]]:
+    """Each :data:`FRAME_SLICES` entry with rows in ``rows``: size and how many reach each band."""
+    out: dict[str, dict[str, Any]] = {}
+    for sl in FRAME_SLICES:
+        idx = [i for i, r in enumerate(rows) if sl.keep(r)]
+        if not idx:
+            continue
+        entry: dict[str, Any] = {"n": len(idx), "urgent": sl.urgent,
+                                 **_flag_counts(scores[idx], th)}
+        out[sl.name] = entry
+    return out
+
+
+def evaluate_slices(
+    model: UrgencyModel,
+    sets: Sequence[EvalSet],
+    *,
+    frames_of: str | None = None,
+    batch_size: int = 256,
+) -> dict[str, Any]:
+    """Score each set; metrics, calibration and (small sets) every row; frames of ``frames_of``.
+
+    Returns ``{"model_version", "thresholds", "sets": {name: …}, "frames": {…}}``; a set whose
+    file is missing has ``{"skipped": why}``. Scores are kept under ``_scores``/``_labels``
+    (left out of ``metrics.json``) for plots.
+    """
+    th = model.thresholds
+    report: dict[str, Any] = {"model_version": model.version, "thresholds": th, "sets": {},
+                              "frames": {}}
+    for spec in sets:
+        rows, why = load_set(spec)
+        if not rows:
+            why = why or "no rows"
+            report["sets"][spec.name] = {"skipped": why,
+                                         "path": str(spec.path) if spec.path else None}
+            continue
+        scores = model.scores([r.text for r in rows])
+        y = [r.urgent for r in rows]
+        entry: dict[str, Any] = {
+            "path": str(spec.path) if spec.path else None,
+            "n": len(rows),
+            "urgent": int(sum(y)),
+            **_flag_counts(scores, th),
+        }
+        if 0 < sum(y) < len(y):
+            entry["metrics"] = summary(y, scores, **th)
+        elif sum(y):
+            entry["recall"] = {
+                "review": round(at_threshold(y, scores, th["review"]).recall, 4),
+                "auto": round(at_threshold(y, scores, th["auto"]).recall, 4),
+            }
+        entry["ece"] = expected_calibration_error(y, scores)
+        entry["min_score"] = round(float(scores.min()), 6)
+        entry["max_score"] = round(float(scores.max()), 6)
+        if len(rows) <= LIST_ROWS_UP_TO:
+            entry["rows"] = [
+                {"id": r.id, "urgent": r.urgent, "score": round(float(s), 4),
+                 "band": band_for(float(s), **th)}
+                for r, s in zip(rows, scores, strict=True)
+            ]
+        if spec.must_reach_auto:
+            ids = {r.id: float(s) for r, s in zip(rows, scores, strict=True)}
+            want = [i for i in spec.must_reach_auto if i in ids]
+            entry["must_reach_auto"] = {
+                "ids": want, "at_auto": sum(ids[i] >= th["auto"] for i in want)}
+        entry["_scores"] = scores.tolist()
+        entry["_labels"] = y
+        report["sets"][spec.name] = entry
+        if spec.name == frames_of:
+            report["frames"] = frame_slices(rows, scores, th)
+    return report
+
+
+def render_slices(report: dict[str, Any]) -> str:
+    """The slices report as plain text."""
+    th = report["thresholds"]
+    lines = [
+        f"model {report['model_version']}; review ≥ {th['review']:.4f}, auto ≥ {th['auto']:.4f}",
+        "",
+        f"{'set':24}{'n':>6}{'urgent':>7}{'AP':>7}{'rev.R':>7}{'rev.P':>7}{'auto.R':>7}"
+        f"{'auto.P':>7}{'ECE':>7}",
+    ]
+
+    def f(v: Any) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    for name, e in report["sets"].items():
+        if "skipped" in e:
+            lines.append(f"{name[:24]:24}  skipped: {e['skipped']}")
+            continue
+        m = e.get("metrics")
+        if m:
+            cells = [m["average_precision"], m["review"]["recall"], m["review"]["precision"],
+                     m["auto"]["recall"], m["auto"]["precision"]]
+        elif "recall" in e:
+            cells = [None, e["recall"]["review"], None, e["recall"]["auto"], None]
+        else:
+            cells = [None] * 5
+        lines.append(f"{name[:24]:24}{e['n']:>6}{e['urgent']:>7}"
+                     + "".join(f"{f(c):>7}" for c in cells) + f"{f(e['ece']):>7}")
+    for name, e in report["sets"].items():
+        if "rows" in e:
+            lines += ["", f"{name}, one by one:"]
+            for r in e["rows"]:
+                lines.append(f"  {r['id']:12} urgent={r['urgent']}  score {r['score']:.4f}  "
+                             f"{r['band']}")
+            if "must_reach_auto" in e:
+                w = e["must_reach_auto"]
+                lines.append(f"  at auto: {w['at_auto']} of {len(w['ids'])} that should be "
+                             f"({', '.join(w['ids'])})")
+    if report.get("frames"):
+        lines += ["", f"{'frame slice (authored test)':38}{'n':>5}{'at review':>11}"
+                      f"{'at auto':>9}"]
+        for name, e in report["frames"].items():
+            lines.append(f"{name[:38]:38}{e['n']:>5}{e['at_review']:>5} ({e['share_review']:.2f})"
+                         f"{e['at_auto']:>4} ({e['share_auto']:.2f})")
+        lines.append("(urgent slices: the share caught; not-urgent slices: the share flagged)")
+    return "\n".join(lines)
+
+
+def write_slices(report: dict[str, Any], out_dir: str | Path) -> Path:
+    """``slices.json`` in ``out_dir`` (scores left out)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    public = {
+        **{k: v for k, v in report.items() if k != "sets"},
+        "sets": {name: {k: v for k, v in e.items() if not k.startswith("_")}
+                 for name, e in report["sets"].items()},
+    }
+    path = out / "slices.json"
+    path.write_text(json.dumps(public, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def write_report(report: dict[str, Any], out_dir: str | Path) -> Path:
     """``metrics.json`` (scores left out) in ``out_dir``."""
     out = Path(out_dir)
@@ -209,4 +446,20 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> Path:
     return path
 
 
-__all__ = ["evaluate", "pr_curve_png", "render", "write_report"]
+__all__ = [
+    "FRAME_SLICES",
+    "NEWS_TAGS",
+    "OTHER_VOICE_TAGS",
+    "REPORTED_TAGS",
+    "EvalSet",
+    "FrameSlice",
+    "evaluate",
+    "evaluate_slices",
+    "frame_slices",
+    "load_set",
+    "pr_curve_png",
+    "render",
+    "render_slices",
+    "write_report",
+    "write_slices",
+]

@@ -1,4 +1,4 @@
-"""The feature pipeline: normalise → jieba words ∪ character n-grams ∪ lexicon groups.
+"""The feature pipeline: normalise → jieba words ∪ character n-grams ∪ lexicon groups ∪ situation.
 
 Both vectorizers use sublinear tf and ``min_df`` so single-writer quirks do not become
 features; character n-grams carry typos, homophones, pinyin and emoji that word
@@ -22,10 +22,12 @@ from bot.pii import ID_TOKEN, PHONE_TOKEN
 from classifiers.lexicon import LexiconFeatures
 from classifiers.normalize import normalize
 from classifiers.segment import JiebaTokenizer
+from classifiers.situation import SituationFeatures
 
 WORDS = "words"
 CHARS = "chars"
 LEXICON = "lexicon"
+SITUATION = "situation"
 # One character each for the PII tokens, so n-grams neither split nor learn their letters.
 _PII_CHARS = {PHONE_TOKEN: "☎", ID_TOKEN: "🆔"}
 
@@ -140,6 +142,8 @@ class FeatureParams:
     punctuation: bool = False
     lexicon: bool = True
     lexicon_weight: float = 0.1
+    situation: bool = True
+    situation_weight: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,6 +174,9 @@ def build_features(userdict: tuple[str, ...], params: FeatureParams) -> FeatureU
     if params.lexicon:
         parts.append((LEXICON, LexiconFeatures()))
         weights[LEXICON] = params.lexicon_weight
+    if params.situation:
+        parts.append((SITUATION, SituationFeatures()))
+        weights[SITUATION] = params.situation_weight
     return FeatureUnion(parts, transformer_weights=weights or None)
 
 
@@ -191,6 +198,7 @@ def readable(block: str, name: str) -> str:
 __all__ = [
     "CHARS",
     "LEXICON",
+    "SITUATION",
     "WORDS",
     "CharNgrams",
     "CompactTfidfVectorizer",

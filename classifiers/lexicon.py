@@ -10,7 +10,8 @@ people.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -77,8 +78,30 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+def compile_group(words: Iterable[str]) -> re.Pattern[str]:
+    """One regular expression matching any of ``words``, longest first (leftmost, no overlap)."""
+    ordered = sorted(set(words), key=lambda w: (-len(w), w))
+    return re.compile("|".join(re.escape(w) for w in ordered))
+
+
+def compile_groups(groups: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:
+    return {name: compile_group(words) for name, words in groups.items()}
+
+
+_PATTERNS = compile_groups(GROUPS)
+
+
+def group_counts(text: str, patterns: Mapping[str, re.Pattern[str]] = _PATTERNS) -> list[int]:
+    """How many times each group's words occur in ``text`` (non-overlapping, longest first)."""
+    return [len(p.findall(text)) for p in patterns.values()]
+
+
 class LexiconFeatures(TransformerMixin, BaseEstimator):
-    """Stateless: one ``log1p(count)`` column per :data:`GROUPS` entry (text already normalised)."""
+    """Stateless: one ``log1p(count)`` column per :data:`GROUPS` entry (text already normalised).
+
+    A word is counted once where it occurs; where two group words overlap (孕妇 and 孕) the
+    longer one counts.
+    """
 
     def fit(self, X: Iterable[str], y: Any = None) -> LexiconFeatures:
         return self
@@ -87,7 +110,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         return True  # stateless
 
     def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
-        rows = [[sum(text.count(w) for w in words) for words in GROUPS.values()] for text in X]
+        rows = [group_counts(text) for text in X]
         data = np.log1p(np.asarray(rows, dtype=np.float32).reshape(-1, len(GROUPS)))
         return sparse.csr_matrix(data, dtype=np.float32)
 
@@ -95,4 +118,4 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         return np.array([LABELS[name] for name in GROUPS], dtype=object)
 
 
-__all__ = ["GROUPS", "LABELS", "LexiconFeatures"]
+__all__ = ["GROUPS", "LABELS", "LexiconFeatures", "compile_group", "compile_groups", "group_counts"]

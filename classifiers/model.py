@@ -11,11 +11,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from bot.errors import ModelError
-from classifiers.explain import feature_names, top_terms
+from classifiers.calibration import WriterCalibratedClassifier
+from classifiers.explain import Explainer, feature_names
 from classifiers.prediction import Prediction, band_for
 
 
-def linear_coef(clf: CalibratedClassifierCV | LogisticRegression) -> np.ndarray:
+def linear_coef(
+    clf: WriterCalibratedClassifier | CalibratedClassifierCV | LogisticRegression,
+) -> np.ndarray:
     """The linear model's coefficient vector (averaged over calibration folds if ensembled)."""
     if isinstance(clf, CalibratedClassifierCV):
         coefs = [np.asarray(c.estimator.coef_).ravel() for c in clf.calibrated_classifiers_]
@@ -53,6 +56,7 @@ class UrgencyModel:
         self._features = urgent[:-1]
         self._coef = linear_coef(urgent[-1])
         self._names: list[str] | None = None
+        self._explainer: Explainer | None = None
 
     @property
     def version(self) -> str:
@@ -66,6 +70,11 @@ class UrgencyModel:
         if self._names is None:
             self._names = feature_names(self._features[-1])
         return self._names
+
+    def _explain(self) -> Explainer:
+        if self._explainer is None:
+            self._explainer = Explainer(self._coef, self._feature_names())
+        return self._explainer
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated urgent probabilities for ``texts`` (no explanation; fastest path)."""
@@ -93,8 +102,7 @@ class UrgencyModel:
         scores = np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
         cat_proba = self.category_model.predict_proba(x)
         classes = self.categories
-        names = self._feature_names()
-        x = x.tocsr()
+        terms = self._explain().many(x.tocsr())
         preds: list[Prediction] = []
         for i, score in enumerate(scores):
             j = int(np.argmax(cat_proba[i]))
@@ -105,7 +113,7 @@ class UrgencyModel:
                     band=band_for(s, **self.thresholds),
                     category=classes[j],
                     category_score=float(cat_proba[i, j]),
-                    top_terms=top_terms(x[i], self._coef, names),
+                    top_terms=terms[i],
                     model_version=self.version,
                 )
             )

@@ -16,6 +16,8 @@ from functools import lru_cache
 from bot import pii
 
 _WS = re.compile(r"\s+")
+# OpenCC keeps 著 (valid in 著名, 显著); in traditional text it is mostly the particle 着 (等著).
+_ZHE = re.compile(r"(?<![显卓昭土])著(?![名作称述书])")
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 
@@ -31,9 +33,10 @@ def to_simplified(text: str) -> str:
     if not text or text.isascii():
         return text
     try:
-        return str(_t2s().convert(text))
+        out = str(_t2s().convert(text))
     except Exception:  # pragma: no cover - the converter is table-driven; be safe anyway
         return text
+    return _ZHE.sub("着", out) if "著" in out else out
 
 
 def normalize(text: str, *, mask_pii: bool = True) -> str:

@@ -28,11 +28,13 @@ FORMAT = 1
 # scikit-learn estimators such as Pipeline, TfidfVectorizer, LogisticRegression). Anything
 # else is refused.
 TRUSTED_TYPES: tuple[str, ...] = (
+    "classifiers.calibration.WriterCalibratedClassifier",
     "classifiers.features.CharNgrams",
     "classifiers.features.CompactTfidfVectorizer",
     "classifiers.features.Normalizer",
     "classifiers.features.WordTokens",
     "classifiers.lexicon.LexiconFeatures",
+    "classifiers.situation.SituationFeatures",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
 )

@@ -19,13 +19,17 @@ from typing import Any
 
 import numpy as np
 from loguru import logger
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from bot import __version__
 from bot.errors import ModelError
-from classifiers.dataset import Example, file_sha256, read_jsonl
+from classifiers.calibration import (
+    DEFAULT_BOUND,
+    WriterCalibratedClassifier,
+    expected_calibration_error,
+)
+from classifiers.dataset import Example, file_sha256, read_jsonl, writer_of
 from classifiers.features import FeatureParams, Normalizer, build_features
 from classifiers.metrics import POLICY, TARGETS, choose_thresholds, summary
 from classifiers.model import UrgencyModel
@@ -41,10 +45,11 @@ class TrainParams:
     """Model knobs (recorded in the card)."""
 
     features: FeatureParams = field(default_factory=FeatureParams)
-    C: float = 4.0
+    C: float = 1.0  # round 4: chosen by leave-one-writer-out over parts j–m (docs/training.md)
     category_C: float = 4.0
     calibration: str = "sigmoid"
-    calibration_folds: int = 5
+    calibration_folds: int = 5  # group k-fold over writers (corpus parts)
+    calibration_bound: float = DEFAULT_BOUND  # scores stay in [bound, 1 - bound]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,11 +60,11 @@ def build_pipeline(userdict: tuple[str, ...], params: TrainParams, seed: int) ->
     lr = LogisticRegression(
         C=params.C, class_weight="balanced", max_iter=5000, random_state=seed
     )
-    clf = CalibratedClassifierCV(
+    clf = WriterCalibratedClassifier(
         lr,
         method=params.calibration,
-        cv=params.calibration_folds,  # an int: stratified folds, no shuffling
-        ensemble=False,
+        n_folds=params.calibration_folds,
+        bound=params.calibration_bound,
     )
     return Pipeline(
         [
@@ -162,8 +167,11 @@ def train(
         weights = np.array([1.0] * len(tr) + [float(w) for w in added_weights])
         fit_kw = {"sample_weight": weights}
     say("fitting word + character features and the calibrated urgent model")
-    pipe.fit([r.text for r in fit_rows], np.array([r.urgent for r in fit_rows]),
+    writers = [writer_of(r.id) for r in fit_rows]  # real labels are writers of their own
+    y_tr = np.array([r.urgent for r in fit_rows])
+    pipe.fit([r.text for r in fit_rows], y_tr, clf__groups=writers,
              **{f"clf__{k}": v for k, v in fit_kw.items()})
+    held_out = pipe[-1].held_out_proba_
     x_tr = pipe[:-1].transform([r.text for r in fit_rows])
     say("fitting the category model")
     cat = LogisticRegression(
@@ -185,6 +193,19 @@ def train(
     th = {"review": round(choice.review, 6), "auto": round(choice.auto, 6)}
     val_metrics = summary(y_va, s_va, **th)
     test_metrics = summary(y_te, s_te, **th)
+    val_metrics["ece"] = expected_calibration_error(y_va, s_va)
+    test_metrics["ece"] = expected_calibration_error(y_te, s_te)
+    calibration = {
+        "method": params.calibration,
+        "folds": pipe[-1].fold_kind_,
+        "bound": params.calibration_bound,
+        "writers": dict(sorted(Counter(writers).items())),
+        "held_out_writers_ece": expected_calibration_error(y_tr, held_out),
+        "validation_ece": val_metrics["ece"],
+        "test_ece": test_metrics["ece"],
+    }
+    say(f"calibration: {calibration['folds']}; ECE held-out writers "
+        f"{calibration['held_out_writers_ece']}, validation {val_metrics['ece']}")
     for name, rows in (("validation", va), ("test", te)):
         m = val_metrics if name == "validation" else test_metrics
         m["category_accuracy"] = round(
@@ -227,6 +248,7 @@ def train(
         "thresholds": th,
         "threshold_policy": POLICY,
         "threshold_notes": list(choice.notes),
+        "calibration": calibration,
         "targets": TARGETS,
         "metrics": {"validation": val_metrics, "test": test_metrics,
                     **({"real_test": real_metrics} if real_metrics else {})},

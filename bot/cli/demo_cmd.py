@@ -205,7 +205,7 @@ def _print_outcome(outcome: Any, row: dict[str, Any]) -> None:
     text = pii.mask(row.get("content") or "").replace("\n", " ")
     if len(text) > 48:
         text = text[:47] + "…"
-    line = f"{time.strftime('%H:%M:%S')} {p.score:5.2f} {p.band:6} {rules[:24]:24} {text}"
+    line = f"{time.strftime('%H:%M:%S')} {p.score:5.3f} {p.band:6} {rules[:24]:24} {text}"
     click.echo(click.style(line, fg=_BAND_COLOR.get(p.band, "white"), bold=p.band == "auto"))
 
 

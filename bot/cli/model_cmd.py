@@ -66,13 +66,17 @@ def _metrics_table(metrics: dict[str, Any], thresholds: dict[str, float]) -> str
                    "(dedupe + stratified split) into the model's folder (split/), or into DATA "
                    "with --replace-bundled. Changes the test split: use only when the corpus "
                    "changed.")
+@click.option("--extend-split", "extend", is_flag=True,
+              help="First add the comments of DATA/corpus/*.jsonl that are not yet in the "
+                   "split, by the same rule, keeping every existing row in its split (the "
+                   "authored test rows stay the test rows); written like --resplit.")
 @click.option("--quick", is_flag=True,
               help="Tiny-data settings (min_df 1, 3 calibration folds): for tests and trials "
                    "on small files, not for production.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def train(data_dir: Path | None, out: Path | None, registry: Path | None,
           replace_bundled: bool, add_files: tuple[Path, ...], add_weight: float, seed: int,
-          resplit: bool, quick: bool, verbose: bool) -> None:
+          resplit: bool, extend: bool, quick: bool, verbose: bool) -> None:
     """Train the urgent model and category head; choose thresholds on valid; report test.
 
     The new model goes to the registry (models/<version>/) unless --out names a side folder;
@@ -84,6 +88,7 @@ def train(data_dir: Path | None, out: Path | None, registry: Path | None,
       dianhua train --add var/labels/labels.jsonl --add var/labels/implicit.jsonl
       dianhua train --out /tmp/m --seed 7        # a side model
       dianhua train --replace-bundled            # → classifiers/bundled/ (old one kept)
+      dianhua train --extend-split --replace-bundled  # new corpus parts appended to data/
     """
     _setup_logs(verbose)
     if out is not None and replace_bundled:
@@ -91,9 +96,11 @@ def train(data_dir: Path | None, out: Path | None, registry: Path | None,
     from classifiers.paths import DATA_DIR
 
     data = data_dir or DATA_DIR
+    if resplit and extend:
+        raise click.UsageError("give --resplit or --extend-split, not both")
     with _plain_errors():
         result, where = _train_to(data, out, registry, replace_bundled, add_files, add_weight,
-                                  seed, resplit, quick)
+                                  seed, resplit, quick, extend)
     card = result.model.card
     test = card["metrics"]["test"]
     click.echo(f"\nmodel {card['version']} → {result.model_path}")
@@ -110,6 +117,11 @@ def train(data_dir: Path | None, out: Path | None, registry: Path | None,
         click.echo(f"real-comment test set (newest labels, {real['n']} comments, "
                    f"{real['urgent']} urgent): review recall {real['review']['recall']:.3f}, "
                    f"auto precision {real['auto']['precision']:.3f}")
+    cal = card.get("calibration") or {}
+    if cal:
+        click.echo(f"calibration: {cal['method']}, {cal['folds']}; expected calibration error "
+                   f"held-out writers {cal['held_out_writers_ece']}, validation "
+                   f"{cal['validation_ece']}, test {cal['test_ece']}")
     click.echo(f"plots: {result.model_path.parent / 'plots' if result.model_path else '-'}")
     if where == "registry":
         click.echo(f"next: dianhua model compare live {card['version']}  "
@@ -118,7 +130,7 @@ def train(data_dir: Path | None, out: Path | None, registry: Path | None,
 
 def _train_to(data: Path, out: Path | None, registry: Path | None, replace_bundled: bool,
               add_files: tuple[Path, ...], add_weight: float, seed: int, resplit: bool,
-              quick: bool) -> tuple[Any, str]:
+              quick: bool, extend: bool = False) -> tuple[Any, str]:
     """Train into the registry, a side folder or (explicitly) the bundled folder."""
     import shutil
     import tempfile
@@ -142,15 +154,20 @@ def _train_to(data: Path, out: Path | None, registry: Path | None, replace_bundl
         where, folder = "registry", Path(tempfile.mkdtemp(prefix=".training-", dir=reg.root))
     try:
         split_dir = data
-        if resplit:
-            from classifiers.dataset import build_splits
+        if resplit or extend:
+            from classifiers.dataset import SPLITS, build_splits, extend_splits
 
             sources = sorted((data / "corpus").glob("*.jsonl"))
             if not sources:
                 raise click.ClickException(f"no corpus files in {data / 'corpus'}")
             split_dir = data if where == "bundled" else folder / "split"
+            if extend and split_dir != data:  # a side model never touches data/
+                split_dir.mkdir(parents=True, exist_ok=True)
+                for name in SPLITS:
+                    if (data / f"{name}.jsonl").is_file():
+                        shutil.copy2(data / f"{name}.jsonl", split_dir / f"{name}.jsonl")
             logger.info("[split] {} corpus files → {}", len(sources), split_dir)
-            summary = build_splits(sources, split_dir, seed=seed)
+            summary = (extend_splits if extend else build_splits)(sources, split_dir, seed=seed)
             logger.info("[split] {}", json.dumps(summary, ensure_ascii=False))
         userdict = data / "userdict.txt" if (data / "userdict.txt").is_file() else USERDICT
         added: list[Any] = []
@@ -206,32 +223,69 @@ def _train_to(data: Path, out: Path | None, registry: Path | None, replace_bundl
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _shared_file(name: str) -> Path:
+    """``../shared/data/<name>`` next to the repository (or next to a folder above it)."""
+    from classifiers.paths import REPO_DIR
+
+    for base in (REPO_DIR.parent, *REPO_DIR.parent.parents):
+        candidate = base / "shared" / "data" / name
+        if candidate.is_file():
+            return candidate
+    return REPO_DIR.parent / "shared" / "data" / name
+
+
 @click.command(name="eval")
-@click.option("--data", "data_file", required=True,
+@click.option("--data", "data_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSONL with `text` and `urgent` (`category`, `tags`, `id` optional).")
+              help="One JSONL with `text` and `urgent` (`category`, `tags`, `id` optional): the "
+                   "full report of that file. Without it: the slices report.")
+@click.option("--test", "test_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Slices: the authored test split. Default: data/test.jsonl.")
+@click.option("--real", "real_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Slices: real requests. Default: ../shared/data/real-requests.jsonl.")
+@click.option("--weibo", "weibo_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Slices: real posts. Default: ../shared/data/weibo-dev.jsonl.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
               help=_MODEL_HELP)
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where metrics.json and pr_curve.png go. Default: var/eval/<file name>/.")
+              help="Where the JSON report and the PNGs go. Default: var/eval/<file name>/ "
+                   "(slices: var/eval/slices/).")
 @click.option("--keywords", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Keyword baseline list. Default: data/keywords_baseline.txt.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def eval_cmd(data_file: Path, model_path: Path | None, out_dir: Path | None,
+def eval_cmd(data_file: Path | None, test_file: Path | None, real_file: Path | None,
+             weibo_file: Path | None, model_path: Path | None, out_dir: Path | None,
              keywords: Path | None, batch_size: int, verbose: bool) -> None:
-    """Precision, recall, F1 at both thresholds, confusion counts, per-tag breakdown,
-    a precision-recall curve (PNG) and the keyword baseline side by side.
+    """Evaluate the model on labeled comments.
+
+    Without --data: the slices report. The authored test split, the real requests
+    (every one should reach review, the three Shenzhen ones auto), real Weibo posts, and
+    per-frame slices of the test split read from its tags (question-framed urgent comments,
+    reported speech and news). Per set: AP, recall and precision at both thresholds,
+    expected calibration error; small sets row by row. A set whose file is missing is
+    reported as skipped. Writes slices.json and reliability.png.
+
+    With --data FILE: that file's full report. Precision, recall, F1 at both thresholds,
+    confusion counts, per-tag breakdown, the keyword baseline, calibration error, a
+    precision-recall curve and a reliability diagram (PNGs).
 
     \b
     Example:
+      dianhua eval                                   # slices → var/eval/slices/
+      dianhua eval --real my-real.jsonl --weibo none.jsonl
       dianhua eval --data data/test.jsonl
       dianhua eval --data ../shared/data/weibo-dev.jsonl --out-dir var/eval/weibo
     """
     _setup_logs(verbose)
+    if data_file is None:
+        _eval_slices(test_file, real_file, weibo_file, model_path, out_dir, batch_size)
+        return
     from loguru import logger
 
     from classifiers import KeywordBaseline, load_model
+    from classifiers.calibration import reliability_png
     from classifiers.dataset import read_jsonl
     from classifiers.evaluate import evaluate, pr_curve_png, render, write_report
 
@@ -252,15 +306,65 @@ def eval_cmd(data_file: Path, model_path: Path | None, out_dir: Path | None,
         report = evaluate(model, rows, baseline=baseline, batch_size=batch_size)
         target = out_dir or Path("var") / "eval" / data_file.stem
         metrics_path = write_report(report, target)
+        labels = [r.urgent for r in rows]
         png = pr_curve_png(
-            [r.urgent for r in rows], report["_scores"], target / "pr_curve.png",
+            labels, report["_scores"], target / "pr_curve.png",
             thresholds=model.thresholds, baseline_scores=report["_baseline_scores"],
             title=f"{data_file.name}: precision-recall",
         )
+        rel = reliability_png({data_file.name: (labels, report["_scores"])},
+                              target / "reliability.png",
+                              title=f"{data_file.name}: reliability ({model.version})")
     if problems:
         click.echo(f"skipped {len(problems)} bad lines (see warnings above)")
     click.echo(render(report))
-    click.echo(f"\nwrote {metrics_path} and {png}")
+    click.echo(f"\nwrote {metrics_path}, {png} and {rel}")
+
+
+REAL_MUST_REACH_AUTO = ("real-001", "real-002", "real-003")  # the Shenzhen comments
+ROUND_3_WRITERS = ("ca", "cb", "cc", "cd", "ce", "cf", "cg", "ch", "ci")
+
+
+def _rounds_1_to_3(test_path: Path) -> Any:
+    """The test rows of parts a–i: the round-3 test split, comparable across rounds."""
+    from classifiers.dataset import read_jsonl, writer_of
+    from classifiers.evaluate import EvalSet
+
+    name = "authored test, a–i"
+    if not test_path.is_file():
+        return EvalSet(name, test_path)
+    rows, _ = read_jsonl(test_path)
+    return EvalSet(name, test_path, rows=[r for r in rows if writer_of(r.id) in ROUND_3_WRITERS])
+
+
+def _eval_slices(test_file: Path | None, real_file: Path | None, weibo_file: Path | None,
+                 model_path: Path | None, out_dir: Path | None, batch_size: int) -> None:
+    from classifiers import load_model
+    from classifiers.calibration import reliability_png
+    from classifiers.evaluate import EvalSet, evaluate_slices, render_slices, write_slices
+    from classifiers.paths import DATA_DIR
+
+    test_path = test_file or DATA_DIR / "test.jsonl"
+    sets = [
+        EvalSet("authored test", test_path),
+        _rounds_1_to_3(test_path),
+        EvalSet("real requests", real_file or _shared_file("real-requests.jsonl"),
+                must_reach_auto=REAL_MUST_REACH_AUTO),
+        EvalSet("weibo-dev", weibo_file or _shared_file("weibo-dev.jsonl")),
+    ]
+    with _plain_errors():
+        model = load_model(model_path)
+        report = evaluate_slices(model, sets, frames_of="authored test", batch_size=batch_size)
+        target = out_dir or Path("var") / "eval" / "slices"
+        path = write_slices(report, target)
+        curves = {name: (e["_labels"], e["_scores"]) for name, e in report["sets"].items()
+                  if "_scores" in e and 0 < e["urgent"] < e["n"]}
+        written = [str(path)]
+        if curves:
+            written.append(str(reliability_png(curves, target / "reliability.png",
+                                               title=f"reliability ({model.version})")))
+    click.echo(render_slices(report))
+    click.echo(f"\nwrote {' and '.join(written)}")
 
 
 def _jsonl_in(path: Path | None) -> IO[str]:

@@ -1,0 +1,184 @@
+"""Situation and voice features: *what is happening* read apart from *how it is said*.
+
+The guide's deciding question is about the situation (a person at risk whose care is blocked
+or late, right now), not the sentence's frame. A question about a test result
+("什么时候能出结果？") is not urgent on its own, but it does not cancel a woman in labour
+waiting at the hospital door; a news report or a retelling of the same situation ("据报道，
+一孕妇…", "昨天上午，…表示") is not a request at all. Word and character n-grams see the
+frame words and learn from them; these features name the situation and the voice so the
+linear model can weigh them against each other:
+
+* groups (``log1p(count)``): a person or condition at risk, care blocked or late, a question
+  frame, the writer's own voice (我/俺/本人), family (老婆/我妈/父亲), the reported voice of
+  news and retellings (据报道, 记者, 化名, 一名/某孕妇, "X表示", 通报, 截至, dates as subjects),
+  onlookers' commentary (看到/听说/热搜), resolved or thanks;
+* interactions (0/1): the critical situation (at risk × blocked) together with each voice,
+  so "critical + question" and "critical + reported" get weights of their own;
+* quotes: the question frame and the first person are read outside “…”/「…」 (inside, they
+  are someone else's words), and a critical situation inside quotes is a feature of its own.
+
+Stateless; the text is already normalised (simplified, lower case, full-width folded).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from classifiers.lexicon import GROUPS as LEXICON_GROUPS
+from classifiers.lexicon import compile_group
+
+# A person or condition at risk (the labeling guide's situations).
+AT_RISK: tuple[str, ...] = (
+    "产妇", "孕妇", "孕产妇", "临产", "待产", "要生了", "快生了", "分娩", "怀孕", "孕",
+    "破水", "见红", "宫缩", "羊水", "早产", "胎动", "胎心", "透析", "血透", "腹透", "化疗",
+    "放疗", "癌", "肿瘤", "白血病", "新生儿", "婴儿", "宝宝", "个月大", "黄疸", "高烧",
+    "高热", "发烧", "烧到", "抽搐", "惊厥", "昏迷", "意识不清", "休克", "胰岛素", "抗排异",
+    "抗癫痫", "癫痫", "心脏", "心梗", "心衰", "堵塞", "脑梗", "中风", "脑出血", "偏瘫",
+    "呼吸困难", "喘不上", "喘不过", "胸痛", "胸闷", "血氧", "白肺", "重症", "危重", "病危",
+    "出血", "吐血", "骨折", "自杀", "轻生", "精神病", "卧床", "瘫痪", "手术", "急诊",
+    "抢救", "救护车", "120", "icu", "洗肾", "腹透液", "尿毒症", "肾衰", "移植", "精神分裂",
+    "抑郁症", "跳楼", "哮喘", "肠梗阻", "阑尾", "盲肠炎", "穿孔", "冠心病", "低血糖", "晕过去",
+    "晕倒", "流血", "发紫", "说胡话", "宫口", "胎位", "临盆", "发动了", "产科", "早产儿",
+    "妊高症", "子痫", "烫伤", "烧伤", "溺水", "中毒", "过敏",
+)
+# Care blocked, late, or needed now.
+BLOCKED: tuple[str, ...] = (
+    "住院", "入院", "入住", "收治", "不收", "不接", "拒收", "拒诊", "不给看", "不让进",
+    "进不去", "进不了", "门口", "等着", "等了", "在等", "一直等", "等不了", "等不及", "没出",
+    "未出", "出不来", "没结果", "迟迟", "超时", "拖了", "拖着", "停了", "断了", "断药",
+    "停药", "没药", "吃完了", "买不到", "出不去", "不让出", "封控", "封了", "被封", "排不上",
+    "没床位", "床位", "转不了", "转院", "叫不到", "打不通", "没人接", "没人管", "无门",
+    "优先", "加急", "急需", "来不及", "小时了", "天了", "马上到", "在路上", "送医", "没了",
+    "最后一", "只剩", "用完", "告急", "告罄", "唔睇", "入唔到", "出唔到", "约唔到", "冇", "等候",
+    "卡点", "卡着", "无法就诊", "去不了", "没法", "能不能进", "还收", "能看急诊",
+)
+QUESTION: tuple[str, ...] = (
+    "什么时候", "啥时候", "几点", "多久", "多长时间", "几个小时", "几天", "能不能", "可不可以",
+    "可以吗", "行不行", "是不是", "有没有", "请问", "吗", "呢", "怎么", "咋", "?", "能否",
+    "嘛", "点算", "要不要", "还能",
+)
+FIRST_PERSON: tuple[str, ...] = ("我", "俺", "咱", "本人", "自己", "阿拉", "老朽", "我哋")
+FAMILY: tuple[str, ...] = (
+    "老婆", "媳妇", "爱人", "老公", "丈夫", "妻子", "父亲", "母亲", "爸", "妈", "爷爷",
+    "奶奶", "外公", "外婆", "姥姥", "姥爷", "儿子", "女儿", "闺女", "家里", "家人", "儿媳",
+    "公公", "婆婆", "岳父", "岳母", "老伴", "老头", "个仔", "个女", "阿嬷", "家父", "家母",
+)
+REPORTED: tuple[str, ...] = (
+    "据报道", "据悉", "据了解", "据介绍", "记者", "本报", "新华社", "日电", "获悉", "了解到",
+    "化名", "通报", "截至", "发布会", "报道", "表示", "介绍", "回应", "证实", "称", "已于",
+    "该院", "该孕妇", "该产妇", "该患者", "院方", "医院方面", "负责人", "工作人员",
+    "市民", "网友", "其家属", "家属", "引发", "热议", "事件", "当天", "次日", "此前", "近日",
+    "日前", "昨日", "一名", "一位", "一孕妇", "一产妇", "一患者", "一男子", "一女子",
+    "一老人", "某孕妇", "某产妇", "某患者", "某女士", "某先生", "“", "”", "「", "」",
+    "采访", "有人", "有网友", "有读者", "如何", "写道",
+)
+# Dates and times as the subject of a sentence: "1月8日，", "昨天上午，", "2022年".
+_DATES = re.compile(r"\d+月\d+日|\d{4}年|(?:昨天|前天|今天|当天)(?:上午|下午|晚上|凌晨|中午)")
+COMMENTARY: tuple[str, ...] = (
+    "看到", "听说", "新闻", "热搜", "朋友圈", "视频", "文章", "这位", "那位", "心疼", "呼吁",
+    "太难了", "唉",
+)
+RESOLVED: tuple[str, ...] = (
+    "谢谢", "感谢", "解决了", "已解决", "顺利", "平安", "终于", "出来了", "住上", "住进去",
+    "入院了", "已入院", "已经入院", "已经住", "已经出", "没事了", "出院", "后来", "那年",
+    "那时候", "当时", "去年", "还好", "好在", "后怕", "已落实", "已上报", "接走", "送走",
+)
+PLEA: tuple[str, ...] = (
+    *LEXICON_GROUPS["plea"], "急", "紧急", "恳请", "打扰", "冒昧", "麻烦", "劳烦", "望", "盼",
+    "请帮",
+)
+
+LABELS: dict[str, str] = {
+    "at_risk": "〔危重处境〕",
+    "blocked": "〔就医受阻/等待〕",
+    "question": "〔提问句式〕",
+    "first_person": "〔第一人称〕",
+    "family": "〔家人〕",
+    "reported": "〔报道/转述口吻〕",
+    "commentary": "〔旁观评论〕",
+    "resolved": "〔已解决/后来〕",
+    "plea": "〔求助/恳请〕",
+    "critical": "〔危重×受阻〕",
+    "critical_question": "〔危重×受阻×提问〕",
+    "critical_own": "〔危重×受阻×本人或家人〕",
+    "critical_reported": "〔危重×受阻×报道口吻〕",
+    "critical_commentary": "〔危重×受阻×旁观〕",
+    "critical_resolved": "〔危重×受阻×已解决〕",
+    "critical_plea": "〔危重×受阻×求助〕",
+    "reported_not_own": "〔报道口吻，无第一人称〕",
+    "plea_reported": "〔求助×报道口吻〕",
+    "critical_quoted": "〔引号里的危重处境〕",
+}
+_GROUPS: dict[str, re.Pattern[str]] = {
+    "at_risk": compile_group(AT_RISK),
+    "blocked": compile_group(BLOCKED),
+    "question": compile_group(QUESTION),
+    "first_person": compile_group(FIRST_PERSON),
+    "family": compile_group(FAMILY),
+    "reported": compile_group(REPORTED),
+    "commentary": compile_group(COMMENTARY),
+    "resolved": compile_group(RESOLVED),
+    "plea": compile_group(PLEA),
+}
+# Someone else's words: “…” and 「…」 (the writer quoting a post, a patient, an official).
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
+_VOICE = ("question", "first_person", "family", "plea")
+N_FEATURES = len(LABELS)
+
+
+def situation_row(text: str) -> list[float]:
+    """The feature values of one normalised text, in :data:`LABELS` order."""
+    quoted = _QUOTED.findall(text)
+    outside = _QUOTED.sub(" ", text) if quoted else text
+    c = {
+        name: len(p.findall(outside if name in _VOICE else text)) for name, p in _GROUPS.items()
+    }
+    c["reported"] += len(_DATES.findall(text))
+    inner = " ".join(quoted)
+    critical_quoted = bool(
+        quoted and _GROUPS["at_risk"].search(inner) and _GROUPS["blocked"].search(inner)
+    )
+    critical = c["at_risk"] > 0 and c["blocked"] > 0
+    own = c["first_person"] > 0 or c["family"] > 0
+    reported = c["reported"] > 0
+    values = [float(np.log1p(v)) for v in c.values()]
+    values += [
+        float(critical),
+        float(critical and c["question"] > 0),
+        float(critical and own),
+        float(critical and reported),
+        float(critical and c["commentary"] > 0),
+        float(critical and c["resolved"] > 0),
+        float(critical and c["plea"] > 0),
+        float(reported and c["first_person"] == 0),
+        float(reported and c["plea"] > 0),
+        float(critical_quoted),
+    ]
+    return values
+
+
+class SituationFeatures(TransformerMixin, BaseEstimator):
+    """Stateless: the situation/voice groups and their interactions (see the module doc)."""
+
+    def fit(self, X: Iterable[str], y: Any = None) -> SituationFeatures:
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # stateless
+
+    def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
+        rows = [situation_row(text) for text in X]
+        data = np.asarray(rows, dtype=np.float32).reshape(-1, N_FEATURES)
+        return sparse.csr_matrix(data, dtype=np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(list(LABELS.values()), dtype=object)
+
+
+__all__ = ["LABELS", "N_FEATURES", "SituationFeatures", "situation_row"]
