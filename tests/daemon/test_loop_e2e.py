@@ -153,12 +153,29 @@ def test_editors_marks_retrain_compare_promote_and_the_running_daemon_switches(
                 row.locator("button", has_text=button).click()
                 expect(page.locator(".flash-ok")).to_contain_text(flash)
 
-            mark("能不能优先安排 真的挺急", "标为紧急", "已标记为紧急")
-            mark("我老婆要生了", "标为紧急", "已标记为紧急")
-            mark("楼下有人一直咳嗽 会不会是阳了", "不紧急", "已标记为不紧急")
-            mark("笑死 我家狗也要做核酸", "不紧急", "已标记为不紧急")
+            # the editor marks two comments the live model left without a case (which ones
+            # depends on the model; a comment with a case has no 标为紧急 button)
             page.goto(url + "/stream")
-            row = page.locator(f"tr[data-comment='{first['笑死 我家狗也要做核酸']}']")
+            misses = [t for t in ("能不能优先安排 真的挺急", "我老婆要生了", "核酸点几点开门",
+                                  "健康码黄了怎么办")
+                      if page.locator(f"tr[data-comment='{first[t]}']").locator(
+                          "button", has_text="标为紧急").count()][:2]
+            assert len(misses) == 2, misses
+            for text in misses:
+                mark(text, "标为紧急", "已标记为紧急")
+            # and two the live model flagged (only flagged comments have a 不紧急 button)
+            page.goto(url + "/stream")
+            flagged = [t for t in ("楼下有人一直咳嗽 会不会是阳了", "笑死 我家狗也要做核酸",
+                                   "谢谢你们 我妈已经住进医院了", "核酸点几点开门", "健康码黄了怎么办",
+                                   "我老婆要生了", "能不能优先安排 真的挺急",
+                                   "我爸血透两天没做了 医院说没床位 求求你们")
+                       if t not in misses and page.locator(f"tr[data-comment='{first[t]}']")
+                       .locator("button", has_text="不紧急").count()][:2]
+            assert len(flagged) == 2, flagged
+            for text in flagged:
+                mark(text, "不紧急", "已标记为不紧急")
+            page.goto(url + "/stream")
+            row = page.locator(f"tr[data-comment='{first[flagged[-1]]}']")
             row.locator("select[name=category_fix]").select_option("其他")
             row.locator("button", has_text="改类别").click()
             expect(page.locator(".flash-ok")).to_contain_text("类别已改为「其他」")
@@ -176,7 +193,7 @@ def test_editors_marks_retrain_compare_promote_and_the_running_daemon_switches(
             rows = [json.loads(x) for x in (out / "labels.jsonl").read_text("utf-8").splitlines()]
             assert {r["model_version"] for r in rows} == {lp.a} and all(r["editor"] == "小王"
                                                                         for r in rows)
-            assert [r["category"] for r in rows if r["text"].startswith("笑死")] == ["其他"]
+            assert [r["category"] for r in rows if r["text"] == flagged[-1]] == ["其他"]
             res = lp.cli("train", "--data", str(lp.split), "--quick", "--registry",
                          str(lp.reg.root), "--add", str(out / "labels.jsonl"))
             b = next(e.version for e in lp.reg.entries() if e.version != lp.a)
