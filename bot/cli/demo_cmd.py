@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from bot import pii
-from bot.clock import SHANGHAI
 from bot.cli._common import counted, plain_errors
+from bot.clock import SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = ROOT / "data" / "scenarios" / "demo.jsonl"

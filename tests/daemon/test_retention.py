@@ -155,7 +155,6 @@ def test_purge_takes_private_messages_shadow_scores_and_label_history_with_their
     """The analysts' loop (label_history, shadow_scores) and the private channel (messages)
     keep rows per comment: they follow the comment's retention, and events without a comment
     follow comments_days."""
-    from bot.clock import iso
     from bot.inbox import record_message
     from connectors.wechat.push import PushMessage
 
