@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import pii
+from bot import clock, pii
 from bot.cases import DEADLINE_LABELS, OPEN_STATUSES, STATUS_LABELS, CasePolicy, due_dates
 from bot.clock import SHANGHAI, iso, parse_iso
 from bot.errors import StoreError
@@ -74,11 +74,8 @@ def _acc(period: Period, column: str) -> tuple[str, list[Any]]:
 
 
 def beijing(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as Beijing time text (empty for nothing)."""
-    if not value:
-        return ""
-    dt = parse_iso(value) if isinstance(value, str) else value
-    return dt.astimezone(SHANGHAI).strftime(fmt)
+    """A stored UTC time as Beijing time text (empty for nothing), to the minute."""
+    return clock.beijing(value, fmt)
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
