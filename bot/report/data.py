@@ -114,6 +114,8 @@ def totals(q: Query, period: Period) -> dict[str, Any]:
         f"where m.create_time >= ? and m.create_time < ?{ca} group by cl.band", [lo, hi, *cap])}
     comments = q(f"select count(*) as n from comments m where m.create_time >= ? and m.create_time < ?{ca}",
                  [lo, hi, *cap])[0]["n"]
+    messages = q("select count(*) as n from comments m where m.channel = 'message' and "
+                 f"m.create_time >= ? and m.create_time < ?{ca}", [lo, hi, *cap])[0]["n"]
     oa, oap = _acc(period, "o.account")
     sent = {r["kind"]: r["n"] for r in q(
         "select o.kind, count(*) as n from outbox o where o.status = 'sent' and o.sent_at >= ? "
@@ -129,10 +131,12 @@ def totals(q: Query, period: Period) -> dict[str, Any]:
     open_now = q("select count(*) as n from cases c where c.status in ({}) and c.opened_at < ?{}".format(
         ",".join("?" * len(OPEN_STATUSES)), k), [*OPEN_STATUSES, until, *kp])[0]["n"]
     return {
-        "comments": int(comments or 0),
+        "comments": int(comments or 0),  # everything read: comments and private messages
+        "private_messages": int(messages or 0),
         "bands": {b: int(bands.get(b, 0)) for b in BANDS},
         "urgent": int(bands.get("auto", 0)) + int(bands.get("review", 0)),
         "replies": int(sent.get("reply", 0)),
+        "private_answers": int(sent.get("message", 0)),  # customer-service messages (私信)
         "notifications": int(sent.get("notify", 0)),
         "cases_opened": int(sum(opened.values())),
         "cases_by_priority": {p: int(opened.get(p, 0)) for p in ("P1", "P2", "P3")},
