@@ -36,7 +36,7 @@ def purge(config_path: Path | None, db: Path | None, dry_run: bool, as_json: boo
         config = load(config_path)
         logs.setup(level="INFO", file=config.log_file, rotation=config.log_rotation,
                    retention=config.log_retention, stderr=False)
-        store = Store(db or config.db)
+        store = Store(db or config.db, must_exist=True)  # a wrong path purges nothing: say so
         try:
             report = run_purge(store, config.retention, dry_run=dry_run,
                                session_idle_minutes=config.web_idle_minutes,

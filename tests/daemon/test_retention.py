@@ -116,6 +116,9 @@ def test_dianhua_purge_dry_run_and_settings(tmp_path: Path) -> None:
     assert "retention: would erase" in (tmp_path / "log.jsonl").read_text(encoding="utf-8")
     r = runner.invoke(main, ["purge", "--config", str(config)])
     assert r.exit_code == 0 and "erased contact details of" in r.output
+    missing = tmp_path / "typo.db"  # a wrong path is an error; it never creates a database
+    r = runner.invoke(main, ["purge", "--db", str(missing), "--dry-run"])
+    assert r.exit_code == 1 and "no database at" in r.output and not missing.exists()
     bad = tmp_path / "bad.toml"
     bad.write_text("[retention]\ncomments_days = \"ninety\"\n", encoding="utf-8")
     r = runner.invoke(main, ["purge", "--config", str(bad), "--dry-run"])
