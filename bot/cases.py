@@ -192,7 +192,8 @@ def attach_comment(
     status: str = "",
     actor: str = "bot",
 ) -> None:
-    """Attach a follow-up comment; extract contact numbers; optionally move the status."""
+    """Attach a follow-up comment; extract contact numbers; optionally move the status forward
+    (never back: a handed-off case stays handed off when the number arrives late)."""
     row = db.execute(
         "select status, contact_phone, contact_id from cases where id = ?", [case_id]
     ).fetchone()
@@ -220,8 +221,17 @@ def attach_comment(
         note="follow-up attached" + (f" ({', '.join(found)})" if found else ""),
         comment_id=comment["id"],
     )
-    if status and status != current and current in OPEN_STATUSES:
+    if status and status != current and current in OPEN_STATUSES and not _is_back(current, status):
         _move(db, case_id, current, status, at=at, actor=actor, note="follow-up comment")
+
+
+# How far an open case has come: a follow-up (a rule's ``attach_case: {status: ...}``) moves a
+# case forward only, so a number that arrives after the hand-off leaves it with the department.
+_PROGRESS = {"awaiting_contact": 1, "contact_received": 2, "handed_off": 3}
+
+
+def _is_back(current: str, status: str) -> bool:
+    return _PROGRESS.get(status, 0) < _PROGRESS.get(current, 0)
 
 
 def _move(

@@ -28,10 +28,13 @@ def from_unix(ts: int | float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def beijing(value: str | None, fmt: str = "%Y-%m-%d %H:%M:%S", empty: str = "") -> str:
-    """A stored UTC ISO time as Beijing time, for people (the desk, the terminal, exports)."""
+def beijing(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S", empty: str = "") -> str:
+    """A stored UTC ISO time (or an aware datetime) as Beijing time, for people (the desk, the
+    terminal, exports, reports)."""
     if not value:
         return empty
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).strftime(fmt)
     try:
         return parse_iso(value).astimezone(SHANGHAI).strftime(fmt)
     except ValueError:

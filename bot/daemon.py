@@ -226,7 +226,7 @@ class Daemon:
         heartbeat.publish(self.store, at=now, rules_version=self.rules.current.version,
                           rules_error=error,
                           model_version=str(getattr(self.model, "version", "") or ""),
-                          started_at=self.started_at)
+                          started_at=self.started_at, model_error=self.model_error)
 
     @property
     def model(self) -> Any:

@@ -1,7 +1,8 @@
 """The daemon's heartbeat in the database: what the stand-alone desk shows about the daemon.
 
 The daemon writes one ``meta`` row (``daemon.heartbeat``) every few seconds: when, which rules
-and model versions are live, the last rules error, since when it runs. ``dianhua web`` runs in
+and model versions are live, the last rules error, why the model fell back to keywords (if it
+did), since when it runs. ``dianhua web`` runs in
 another process and cannot ask the daemon; it reads this row and shows its age, never "ok".
 """
 
@@ -29,6 +30,7 @@ class Heartbeat:
     model_version: str
     started_at: str
     pid: int
+    model_error: str | None = None  # the model could not be loaded: the keyword fallback runs
 
     def age(self, now: datetime) -> float:
         return max(0.0, (now - self.at).total_seconds())
@@ -38,10 +40,11 @@ class Heartbeat:
 
 
 def publish(store: Store, *, at: datetime, rules_version: str, rules_error: str | None,
-            model_version: str, started_at: datetime) -> None:
+            model_version: str, started_at: datetime, model_error: str | None = None) -> None:
     store.set_meta(KEY, json.dumps({
         "at": iso(at), "rules_version": rules_version, "rules_error": rules_error,
-        "model_version": model_version, "started_at": iso(started_at), "pid": os.getpid(),
+        "model_version": model_version, "model_error": model_error,
+        "started_at": iso(started_at), "pid": os.getpid(),
     }, ensure_ascii=False))
 
 
@@ -59,6 +62,7 @@ def read(store: Store) -> Heartbeat | None:
             model_version=str(data.get("model_version") or ""),
             started_at=str(data.get("started_at") or ""),
             pid=int(data.get("pid") or 0),
+            model_error=(str(data["model_error"]) if data.get("model_error") else None),
         )
     except (ValueError, KeyError, TypeError):
         return None

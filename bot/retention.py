@@ -6,7 +6,12 @@
   deadline breaches, outbox rows, labels and comments :attr:`RetentionPolicy.resolved_cases_days`
   after they closed.
 * **Comments** without a case are deleted :attr:`RetentionPolicy.comments_days` after they
-  arrived (with their classification, traces and labels). A comment under an article that is
+  arrived (with their classification, traces, labels, every editor's mark in ``label_history``,
+  a shadowed model's score in ``shadow_scores`` and, for a private message, its ``messages``
+  row). A comment deleted with its closed case takes the same rows with it.
+* **Private-message rows** without a comment (events such as subscribe, non-text messages)
+  are deleted :attr:`RetentionPolicy.comments_days` after they arrived; they carry the
+  reader's openid and only serve the 48-hour window and the dedupe of the platform's retries. A comment under an article that is
   still polled is kept as an empty tombstone (no text, no writer) so a rescan never processes
   it a second time.
 * Expired desk sessions and sign-in counts older than a day go too.
@@ -47,6 +52,7 @@ class PurgeReport:
     cases_deleted: int = 0
     comments_deleted: int = 0
     comments_emptied: int = 0
+    messages_deleted: int = 0
     sessions_deleted: int = 0
     dry_run: bool = False
 
@@ -55,7 +61,8 @@ class PurgeReport:
         return (f"retention: {verb} contact details of {self.contacts_erased} closed case(s); "
                 f"{'would delete' if self.dry_run else 'deleted'} {self.cases_deleted} closed "
                 f"case(s), {self.comments_deleted} comment(s) ({self.comments_emptied} more "
-                f"emptied), {self.sessions_deleted} expired session(s)")
+                f"emptied), {self.messages_deleted} private-message row(s), "
+                f"{self.sessions_deleted} expired session(s)")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -115,7 +122,7 @@ def purge(store: Store, policy: RetentionPolicy, *, now: datetime | None = None,
                            "('pending','inflight')", [case_id])
                 db.execute("delete from cases where id = ?", [case_id])
                 for cid in comments:
-                    _count(report, _drop_comment(db, cid))
+                    _count(report, _drop_comment(db, cid, report))
             report.cases_deleted = len(old)
             # 3. comments without a case
             stale = [r[0] for r in db.execute(
@@ -125,8 +132,13 @@ def purge(store: Store, policy: RetentionPolicy, *, now: datetime | None = None,
                 "where status in ('pending','inflight')) and (content != '' or openid != '')",
                 [comment_cut])]
             for cid in stale:
-                _count(report, _drop_comment(db, cid))
-            # 4. sessions and sign-in counts
+                _count(report, _drop_comment(db, cid, report))
+            # 4. private-message rows whose comment is gone, or that never had one (events)
+            report.messages_deleted += int(db.execute(
+                "delete from messages where received_at < ? and (comment_id = '' or comment_id "
+                "is null or comment_id not in (select id from comments where content != '' or "
+                "openid != ''))", [comment_cut]).rowcount)
+            # 5. sessions and sign-in counts
             idle = iso(now - timedelta(minutes=session_idle_minutes))
             absolute = iso(now - timedelta(hours=session_absolute_hours))
             report.sessions_deleted = int(db.execute(
@@ -149,7 +161,7 @@ def _count(report: PurgeReport, what: str) -> None:
         report.comments_emptied += 1
 
 
-def _drop_comment(db: Any, cid: str) -> str:
+def _drop_comment(db: Any, cid: str, report: PurgeReport) -> str:
     """Delete a comment and what hangs off it; under a still-polled article keep an empty
     tombstone instead, so a rescan never processes it again."""
     if db.execute("select 1 from cases where comment_id = ?", [cid]).fetchone():
@@ -157,8 +169,10 @@ def _drop_comment(db: Any, cid: str) -> str:
     if db.execute("select 1 from outbox where comment_id = ? and status in "
                   "('pending','inflight')", [cid]).fetchone():
         return "kept"
-    for table in ("traces", "labels"):
+    for table in ("traces", "labels", "label_history", "shadow_scores"):
         db.execute(f"delete from {table} where comment_id = ?", [cid])
+    report.messages_deleted += int(
+        db.execute("delete from messages where comment_id = ?", [cid]).rowcount)
     active = db.execute("select 1 from comments c join articles a on a.id = c.article_id "
                         "where c.id = ? and a.active = 1", [cid]).fetchone()
     if active:

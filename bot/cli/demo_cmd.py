@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import click
 
 from bot import pii
 from bot.cli._common import counted, plain_errors
+from bot.clock import SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = ROOT / "data" / "scenarios" / "demo.jsonl"
@@ -31,7 +33,8 @@ _BAND_COLOR = {"auto": "red", "review": "yellow", "below": "white"}
               default=DEFAULT_SCENARIO, show_default="data/scenarios/demo.jsonl",
               help="Scenario file to replay (JSON Lines, see docs/mock.md).")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=DEFAULT_RULES, show_default="rules.yaml")
+              default=DEFAULT_RULES, show_default="rules.yaml",
+              help="The rules to run (see docs/rules.md).")
 @click.option("--speed", type=click.FloatRange(min=0.1, max=1000), default=4.0, show_default=True,
               help="Replay speed (4 = four times faster than the scenario's clock).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -205,7 +208,8 @@ def _print_outcome(outcome: Any, row: dict[str, Any]) -> None:
     text = pii.mask(row.get("content") or "").replace("\n", " ")
     if len(text) > 48:
         text = text[:47] + "…"
-    line = f"{time.strftime('%H:%M:%S')} {p.score:5.3f} {p.band:6} {rules[:24]:24} {text}"
+    now = datetime.now(SHANGHAI).strftime("%H:%M:%S")  # Beijing time, like quiet_hours
+    line = f"{now} {p.score:5.3f} {p.band:6} {rules[:24]:24} {text}"
     click.echo(click.style(line, fg=_BAND_COLOR.get(p.band, "white"), bold=p.band == "auto"))
 
 

@@ -87,7 +87,7 @@ def _compare_options(f: Any) -> Any:
                                         "($DIANHUA_REAL_REQUESTS); skipped if absent."),
         click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Where compare.json and the PNGs go. Default: "
-                          "models/<B>/compare-<A>/."),
+                          "models/<B>/compare-<A>/ (for promote: B is VERSION, A the live model)."),
         click.option("--show", type=click.IntRange(0), default=20, show_default=True,
                      help="How many band changes to print."),
     ]):

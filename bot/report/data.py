@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import pii
+from bot import clock, pii
 from bot.cases import DEADLINE_LABELS, OPEN_STATUSES, STATUS_LABELS, CasePolicy, due_dates
 from bot.clock import SHANGHAI, iso, parse_iso
 from bot.errors import StoreError
@@ -74,11 +74,8 @@ def _acc(period: Period, column: str) -> tuple[str, list[Any]]:
 
 
 def beijing(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as Beijing time text (empty for nothing)."""
-    if not value:
-        return ""
-    dt = parse_iso(value) if isinstance(value, str) else value
-    return dt.astimezone(SHANGHAI).strftime(fmt)
+    """A stored UTC time as Beijing time text (empty for nothing), to the minute."""
+    return clock.beijing(value, fmt)
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -117,6 +114,8 @@ def totals(q: Query, period: Period) -> dict[str, Any]:
         f"where m.create_time >= ? and m.create_time < ?{ca} group by cl.band", [lo, hi, *cap])}
     comments = q(f"select count(*) as n from comments m where m.create_time >= ? and m.create_time < ?{ca}",
                  [lo, hi, *cap])[0]["n"]
+    messages = q("select count(*) as n from comments m where m.channel = 'message' and "
+                 f"m.create_time >= ? and m.create_time < ?{ca}", [lo, hi, *cap])[0]["n"]
     oa, oap = _acc(period, "o.account")
     sent = {r["kind"]: r["n"] for r in q(
         "select o.kind, count(*) as n from outbox o where o.status = 'sent' and o.sent_at >= ? "
@@ -132,10 +131,12 @@ def totals(q: Query, period: Period) -> dict[str, Any]:
     open_now = q("select count(*) as n from cases c where c.status in ({}) and c.opened_at < ?{}".format(
         ",".join("?" * len(OPEN_STATUSES)), k), [*OPEN_STATUSES, until, *kp])[0]["n"]
     return {
-        "comments": int(comments or 0),
+        "comments": int(comments or 0),  # everything read: comments and private messages
+        "private_messages": int(messages or 0),
         "bands": {b: int(bands.get(b, 0)) for b in BANDS},
         "urgent": int(bands.get("auto", 0)) + int(bands.get("review", 0)),
         "replies": int(sent.get("reply", 0)),
+        "private_answers": int(sent.get("message", 0)),  # customer-service messages (私信)
         "notifications": int(sent.get("notify", 0)),
         "cases_opened": int(sum(opened.values())),
         "cases_by_priority": {p: int(opened.get(p, 0)) for p in ("P1", "P2", "P3")},

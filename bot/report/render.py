@@ -41,8 +41,12 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# 留言与案件报告 {p['since']} – {p['until']}（北京时间）",
         "",
-        f"- 留言 **{t['comments']}** 条，紧急 **{t['urgent']}** 条（自动 {t['bands']['auto']}，审核 {t['bands']['review']}）",
-        f"- 公开回复 **{t['replies']}** 条，部门群通知 {t['notifications']} 条",
+        f"- 留言 **{t['comments']}** 条"
+        + (f"（含私信 {t['private_messages']} 条）" if t["private_messages"] else "")
+        + f"，紧急 **{t['urgent']}** 条（自动 {t['bands']['auto']}，审核 {t['bands']['review']}）",
+        f"- 公开回复 **{t['replies']}** 条，"
+        + (f"私信回复 {t['private_answers']} 条，" if t["private_answers"] else "")
+        + f"部门群通知 {t['notifications']} 条",
         f"- 新案件 **{t['cases_opened']}** 件（P1 {t['cases_by_priority']['P1']}，P2 {t['cases_by_priority']['P2']}），"
         f"办结 {t['cases_resolved']} 件，超时 {t['cases_late']} 件，仍在办 {t['cases_open_now']} 件",
         "",

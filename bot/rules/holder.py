@@ -66,16 +66,11 @@ class RulesHolder:
             self.checked_at = self._clock()
             try:
                 data = read_file(self.path)
-            except InputError as exc:
-                message = f"{exc}; keeping version {self._current.version}"
-                if self.last_error != message:
-                    logger.error("rules: {}", message)
-                self.last_error = message
-                self._seen_version = ""
-                return False
-            except OSError as exc:
-                message = f"{self.path}: cannot be read ({exc.strerror or type(exc).__name__}); keeping version {self._current.version}"
-                if self.last_error != message:
+            except (InputError, OSError) as exc:
+                why = (str(exc) if isinstance(exc, InputError) else
+                       f"{self.path}: cannot be read ({exc.strerror or type(exc).__name__})")
+                message = f"{why}; keeping version {self._current.version}"
+                if self.last_error != message:  # logged once, not every few seconds
                     logger.error("rules: {}", message)
                 self.last_error = message
                 self._seen_version = ""

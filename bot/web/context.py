@@ -96,6 +96,12 @@ class StandaloneHost:
         except DianhuaError:
             return None
 
+    @property
+    def model_error(self) -> str | None:
+        """Why the daemon runs on the keyword fallback, from its heartbeat (None: it does not)."""
+        beat = self.daemon_heartbeat()
+        return beat.model_error if beat else None
+
     def health(self) -> dict[str, Any]:
         """The desk's own health, and what the database says about the daemon (never "ok").
 
@@ -111,7 +117,10 @@ class StandaloneHost:
                       "heartbeat_stale": beat.stale(now),
                       "rules_version": beat.rules_version,
                       "rules_error": "rules invalid" if beat.rules_error else None,
-                      "model_version": beat.model_version}
+                      "model_version": beat.model_version,
+                      # *that* the model fell back, never why (a path, a file's contents)
+                      "model": "keyword fallback (model unusable)" if beat.model_error else "ok",
+                      "model_fallback": bool(beat.model_error)}
         error = self.rules_error or getattr(self.rules, "last_error", None)
         return {"status": "ok", "component": "desk", "daemon": daemon,
                 "rules_version": _rules_version(self.rules),

@@ -272,6 +272,11 @@ def polling(store: Store, now: datetime, lag: dict[str, float] | None) -> list[d
         if account not in seen:
             out.append({"account": account, "active": 0, "articles": 0, "last_polled_at": None,
                         "lag": value, "paused": pauses.get(account)})
+            seen.add(account)
+    for account, pause in sorted(pauses.items()):  # paused before it found any article
+        if account not in seen:
+            out.append({"account": account, "active": 0, "articles": 0, "last_polled_at": None,
+                        "lag": None, "paused": pause})
     return out
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from daemon_fakes import FakeClock
 
 from bot.store import Store
+from connectors.mock import MockServer
 
 
 @pytest.fixture
@@ -20,3 +23,19 @@ def store(tmp_path: Any, clock: FakeClock) -> Store:
     s = Store(tmp_path / "t.db", clock=clock)
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module")
+def model() -> Any:
+    """The bundled classifier, loaded once per test module (the end-to-end tests)."""
+    from classifiers import load_model
+
+    return load_model()
+
+
+@pytest.fixture
+def mock(tmp_path: Path) -> Iterator[MockServer]:
+    """The local platform mock, a real HTTP server on a free port."""
+    server = MockServer(tmp_path / "mock.db").start()
+    yield server
+    server.stop()

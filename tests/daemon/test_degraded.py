@@ -67,6 +67,12 @@ def test_a_corrupt_model_falls_back_to_keywords_and_says_so_loudly(
     assert 'id="system-alert"' in client.get("/").text
     status = client.get("/status").text
     assert 'id="model-error"' in status and "does not match its card" in status
+    # the stand-alone desk (`dianhua web`) reads it from the heartbeat
+    from bot.heartbeat import read
+
+    daemon.heartbeat(force=True)
+    beat = read(daemon.store)
+    assert beat is not None and beat.model_error and "does not match its card" in beat.model_error
     daemon.shutdown()
 
 

@@ -22,20 +22,6 @@ STORY = "我老婆怀孕了，南山区医院让马上住院，但要核酸结�
 JOKE = "急急急！我家猫也想做核酸，医院收不收猫哈哈哈哈"
 
 
-@pytest.fixture(scope="module")
-def model() -> Any:
-    from classifiers import load_model
-
-    return load_model()
-
-
-@pytest.fixture
-def mock(tmp_path: Path) -> Iterator[MockServer]:
-    server = MockServer(tmp_path / "mock.db").start()
-    yield server
-    server.stop()
-
-
 class Env:
     def __init__(self, tmp: Path, mock: MockServer, model: Any, clock: FakeClock) -> None:
         self.mock, self.clock = mock, clock

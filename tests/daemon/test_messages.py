@@ -145,6 +145,29 @@ def test_phone_sent_privately_joins_the_case(world: World, logs: list[str]) -> N
     assert PHONE not in "".join(logs)
 
 
+def test_a_number_sent_privately_after_the_hand_off_keeps_the_case_handed_off(
+        world: World) -> None:
+    """A follow-up with a number moves a case forward (awaiting_contact → contact_received),
+    never back: a case already with a department stays handed off, the number joins it and the
+    department's group hears of it (masked)."""
+    case_id = commented_and_answered(world)
+    world.push("o_a", "谢谢，我们在等")
+    world.cycle()
+    assert world.book.set_status(case_id, "contact_received", actor="小王")
+    assert world.book.hand_off(case_id, "nanshan", actor="小王")
+    world.cycle()
+    told = len(world.groups["nanshan"].messages)
+    assert world.push("o_a", f"我的电话是{PHONE}，麻烦了") == (200, "success")
+    world.cycle()
+    case = world.case("o_a")
+    assert case["status"] == "handed_off" and case["contact_phone"] == PHONE
+    events = world.book.events(case_id)
+    assert [e["kind"] for e in events].count("attach") == 2
+    assert not [e for e in events if e["kind"] == "status" and e["from_status"] == "handed_off"]
+    new = world.groups["nanshan"].messages[told:]
+    assert any(f"#{case_id}" in m for m in new) and PHONE not in " ".join(new)
+
+
 def test_any_private_message_from_a_reader_with_a_case_is_attached(world: World) -> None:
     case_id = commented_and_answered(world)
     world.push("o_a", "谢谢，我们在等")

@@ -22,20 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STORY = "我老婆怀孕了，医院让马上住院，但要核酸结果，已经超过12小时了还没出，能不能优先安排，因为真的挺急"
 
 
-@pytest.fixture(scope="module")
-def model() -> Any:
-    from classifiers import load_model
-
-    return load_model()
-
-
-@pytest.fixture
-def mock(tmp_path: Path) -> Iterator[MockServer]:
-    server = MockServer(tmp_path / "mock.db").start()
-    yield server
-    server.stop()
-
-
 class Night:
     def __init__(self, tmp: Path, mock: MockServer, model: Any) -> None:
         self.mock = mock

@@ -116,6 +116,9 @@ def test_dianhua_purge_dry_run_and_settings(tmp_path: Path) -> None:
     assert "retention: would erase" in (tmp_path / "log.jsonl").read_text(encoding="utf-8")
     r = runner.invoke(main, ["purge", "--config", str(config)])
     assert r.exit_code == 0 and "erased contact details of" in r.output
+    missing = tmp_path / "typo.db"  # a wrong path is an error; it never creates a database
+    r = runner.invoke(main, ["purge", "--db", str(missing), "--dry-run"])
+    assert r.exit_code == 1 and "no database at" in r.output and not missing.exists()
     bad = tmp_path / "bad.toml"
     bad.write_text("[retention]\ncomments_days = \"ninety\"\n", encoding="utf-8")
     r = runner.invoke(main, ["purge", "--config", str(bad), "--dry-run"])
@@ -148,3 +151,53 @@ def test_the_daemon_purges_with_its_settings_and_logs_the_counts(tmp_path: Path)
     assert daemon.store.query("select count(*) as n from comments")[0]["n"] == 0
     assert any("retention: erased" in line and "1 comment(s)" in line for line in lines)
     daemon.shutdown()
+
+
+def test_purge_takes_private_messages_shadow_scores_and_label_history_with_their_comment(
+        store: Store, clock: FakeClock) -> None:
+    """The analysts' loop (label_history, shadow_scores) and the private channel (messages)
+    keep rows per comment: they follow the comment's retention, and events without a comment
+    follow comments_days."""
+    from bot.inbox import record_message
+    from connectors.wechat.push import PushMessage
+
+    def push(msg_id: int | None, text: str, kind: str = "text") -> None:
+        record_message(store, "main", PushMessage(
+            to_user="gh_x", from_user="o-reader", create_time=1641607200, msg_type=kind,
+            msg_id=msg_id, content=text, event="subscribe" if kind == "event" else ""),
+            store.now())
+
+    push(1, "谢谢")  # an old private message, no case
+    push(None, "", "event")  # an old subscribe event
+    push(2, f"急，电话 {PHONE}")  # an old private message on a case still open
+    with store.transaction() as db:
+        db.execute("update comments set state = 'processed'")
+    old = store.comment("main:message:0:1")
+    assert old is not None
+    open_case_id = _case(store, store.comment("main:message:0:2") or {}, resolve=False)
+    kept = _comment(store, 9, "谢谢小编", msg="old")
+    with store.transaction() as db:
+        for cid in (old["id"], kept["id"]):
+            db.execute("insert into label_history (comment_id, urgent, category, editor, at, "
+                       "kind) values (?, 0, '', '小王', ?, 'urgent')", [cid, store.now()])
+            db.execute("insert into shadow_scores (comment_id, model_version, score, band, "
+                       "category, live_version, live_score, live_band, at) values "
+                       "(?, 'v2', 0.1, 'below', '', 'v1', 0.1, 'below', ?)",
+                       [cid, store.now()])
+        db.execute("update articles set active = 0")
+    clock.advance(100 * DAY)
+    with store.transaction() as db:  # a recent comment keeps its rows
+        db.execute("update comments set received_at = ? where id = ?",
+                   [store.now(), kept["id"]])
+
+    report = purge(store, RetentionPolicy())
+
+    assert report.messages_deleted == 2  # the old message and the event
+    assert [r["id"] for r in store.query("select id from messages")] == ["main:2"]
+    assert store.comment(old["id"]) is None
+    for table in ("label_history", "shadow_scores"):
+        assert [r["comment_id"] for r in store.query(f"select comment_id from {table}")] == \
+            [kept["id"]], table
+    assert store.query("select status from cases where id = ?", [open_case_id])
+    assert "1 private-message row(s)" not in report.summary()
+    assert "2 private-message row(s)" in report.summary()

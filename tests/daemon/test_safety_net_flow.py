@@ -102,3 +102,32 @@ def test_cases_show_and_list_print_the_reason(net: NetWorld) -> None:
     assert "13800000000" not in show.output
     listed = runner.invoke(main, ["cases", "list", "--json", "--db", db], catch_exceptions=False)
     assert json.loads(listed.output.splitlines()[0])["reason"] == REASON
+
+
+def test_the_safety_net_catches_a_private_message_and_holds_back_its_private_answer(
+        net: NetWorld) -> None:
+    """Issues 10 + 13: a reader's private message is checked by the net like a comment; the FAQ
+    answer (a customer-service message there) is held back and an editor gets a review case."""
+    from bot.clock import iso
+    from bot.inbox import record_message
+    from connectors.wechat.push import PushMessage
+
+    def push(msg_id: int, openid: str, text: str) -> None:
+        record_message(net.store, "main", PushMessage(
+            to_user="gh_x", from_user=openid, create_time=int(net.clock().timestamp()),
+            msg_type="text", msg_id=msg_id, content=text), iso(net.clock()))
+
+    sent: list[tuple[str, str]] = []
+    net.wechat.send_custom_text = lambda openid, text: sent.append((openid, text))  # type: ignore[attr-defined]
+    push(1, "o_mum", "产妇等着入院，核酸结果什么时候出？")
+    push(2, "o_plain", "核酸结果什么时候出？")
+    net.cycle()
+
+    [case] = net.book.list_cases()
+    assert case["openid"] == "o_mum" and case["status"] == "review" and case["reason"] == REASON
+    assert case["article_id"] == "main:message:0"
+    answers = net.store.query("select c.openid, o.kind from outbox o join comments c on "
+                              "c.id = o.comment_id where o.kind in ('reply', 'message')")
+    assert answers == [{"openid": "o_plain", "kind": "message"}]  # the plain question only
+    assert net.wechat.replies == []  # nothing public for a private message
+    assert [openid for openid, _ in sent] == ["o_plain"]

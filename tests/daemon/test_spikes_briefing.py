@@ -202,3 +202,33 @@ def test_rules_spikes_replays_a_day_from_the_database_read_only(tmp_path: Path) 
     out = CliRunner().invoke(rules, ["spikes", str(REPO / "rules.yaml"), "--day", "2026-11-30",
                                      "--db", str(tmp_path / "missing.db")])
     assert out.exit_code == 1 and "no database at" in out.output and not (tmp_path / "missing.db").exists()
+
+
+def test_a_spike_alerts_example_and_the_briefing_carry_no_full_number(tmp_path: Path) -> None:
+    """Issues 14 + 17: the group hears of a spike with an example comment; its number is masked
+    whatever the writing (digits with spaces, Chinese numerals), and the briefing has none."""
+    clock = FakeClock(MON_10.astimezone(UTC))
+    store = Store(tmp_path / "d.db", clock=clock)
+    rs = load_rules(REPO / "rules.yaml")
+    job = SpikeJob(store, lambda: rs, clock=clock)
+    groups = {"nanshan": Group(), "duty": Group()}
+    texts = ["南山区透析病人出不了小区", "蛇口街道的透析病人去不了医院", "南山区血透中心不接收了",
+             "南山透析拖了一天，电话 138 0000 0000", "南山区透析停了，电话一三八零零零零零零零零"]
+    for i, text in enumerate(texts):
+        add(store, i + 1, text, clock.now)
+        job.run()
+        clock.advance(300)
+    job.run()
+    sender(store, clock, groups).drain()
+    [alert] = groups["nanshan"].text
+    assert "透析" in alert and "138****0000" in alert
+    for full in ("13800000000", "138 0000 0000", "一三八零零零零零零零零"):
+        assert full not in alert
+        assert full not in str(store.query("select text from alerts"))
+    cfg = BriefingConfig(group="duty", time="08:30", desk_url="https://desk.example.org/dashboard")
+    clock.now = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    assert BriefingJob(store, cfg, CasePolicy(), clock=clock).run() is True
+    sender(store, clock, groups).drain()
+    [briefing] = groups["duty"].markdown
+    assert "留言突增 1 次" in briefing and "0000" not in briefing
+    store.close()

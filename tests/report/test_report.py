@@ -135,3 +135,32 @@ def test_a_wrong_path_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["report", "--db", str(not_db)])
     assert out.exit_code == 1
     assert "cannot read the database" in out.output or "not a dianhua database" in out.output
+
+
+def test_private_messages_are_counted_apart_and_private_answers_too(tmp_path: Path) -> None:
+    """Issues 13 + 14: a reader's private messages are in the period's texts, said apart (私信),
+    and the bot's private answers are counted next to the public replies."""
+    from bot.inbox import record_message
+    from connectors.wechat.push import PushMessage
+
+    db = seeded(tmp_path)
+    at = DAY + timedelta(hours=10)
+    store = Store(db, clock=Clock(at))
+    record_message(store, "main", PushMessage("gh_x", "oPrivate", int(at.timestamp()), "text", 77,
+                                              "孩子发烧，医院不收，很急"), iso(at))
+    cid = "main:message:0:77"
+    with store.transaction() as db_:
+        enqueue(db_, key="m1", comment_id=cid, case_id=None, account="main", kind="message",
+                rule="urgent_auto", params={"text": "电话发我", "openid": "oPrivate"}, at=iso(at))
+        db_.execute("update outbox set status = 'sent', sent_at = ? where key = 'm1'",
+                    [iso(at + timedelta(seconds=3))])
+    store.close()
+    out = CliRunner().invoke(main, ["report", "--db", str(db), "--since", "2026-12-01", "--until",
+                                    "2026-12-01", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    t = json.loads(out.output)["totals"]
+    assert t["comments"] == 5 and t["private_messages"] == 1
+    assert t["replies"] == 1 and t["private_answers"] == 1
+    md = CliRunner().invoke(main, ["report", "--db", str(db), "--since", "2026-12-01", "--until",
+                                   "2026-12-01", "--format", "md"]).output
+    assert "含私信 1 条" in md and "私信回复 1 条" in md

@@ -342,6 +342,48 @@ def test_standalone_desk_shows_the_daemons_versions_and_heartbeat_age(tmp_path: 
     daemon_store.close()
 
 
+def test_standalone_desk_shows_a_paused_account_and_the_daemons_model_fallback(
+        tmp_path: object) -> None:
+    """Issues 12 + 17 on `dianhua web`: the daemon (another process) paused an account that has
+    no article yet and runs on the keyword fallback; the stand-alone desk says both, and its
+    open /healthz says *that* the model fell back, never why."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from bot.config import Config
+    from bot.heartbeat import publish
+    from bot.pauses import PauseBook
+    from bot.store import Store
+    from bot.web import create_desk_app
+    from bot.web.users import UserBook
+
+    assert isinstance(tmp_path, Path)
+    clock = FakeClock()
+    cfg = Config(db=tmp_path / "d.db", rules=Path("rules.yaml"), web_secret="s" * 32)
+    daemon_store = Store(cfg.db, clock=clock)
+    publish(daemon_store, at=clock(), rules_version="r1", rules_error=None,
+            model_version="keywords", started_at=clock() - timedelta(hours=1),
+            model_error="/var/lib/dianhua/models/x/urgent.skops: not a skops file")
+    PauseBook(daemon_store).pause("second", reason="credentials refused (errcode 40164)",
+                                  errcode=40164, until=clock() + timedelta(hours=1),
+                                  next_probe_at=clock() + timedelta(minutes=5))
+    app = create_desk_app(cfg, clock=clock)
+    UserBook(app.state.host.store).add("editor1", "long-enough-pw")
+    with TestClient(app) as c:
+        daemon = c.get("/healthz").json()["daemon"]
+        assert daemon["model_fallback"] is True and "skops" not in str(daemon)
+        page = c.get("/login")
+        c.post("/login", data={"name": "editor1", "password": "long-enough-pw",
+                               "csrf": csrf_of(page.text)})
+        html = c.get("/status").text
+        assert "已暂停轮询：credentials refused (errcode 40164)" in html
+        assert "dianhua accounts resume second" in html
+        assert "正以关键词兜底运行" in html and "not a skops file" in html
+        assert "分类模型无法加载" in c.get("/").text  # the banner on every page
+    app.state.host.store.close()
+    daemon_store.close()
+
+
 def test_the_daemon_writes_its_heartbeat(tmp_path: object) -> None:
     from pathlib import Path
 

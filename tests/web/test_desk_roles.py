@@ -150,3 +150,40 @@ def test_no_probing_by_number_and_no_marks_outside_ones_departments(
     other.post("/stream/label", data={"comment_id": comment_id, "urgent": "0",
                                       "csrf": csrf_of(page.text)})
     assert host.store.query("select count(*) as n from labels")[0]["n"] == 0
+
+
+def test_a_caller_reveals_the_number_of_a_case_that_came_by_private_message(
+        as_user: object, host: Host, case_id: int) -> None:
+    """Issues 13 + 17: a case opened from a reader's private message, the number sent privately
+    too: masked for the department's editor everywhere (case page, thread, stream, queue), shown
+    to the caller once per look, each look on the record; another department sees nothing."""
+    from bot.inbox import record_message
+    from connectors.wechat.push import PushMessage
+
+    s = host.store
+
+    def push(msg_id: int, text: str) -> dict[str, object]:
+        record_message(s, "main", PushMessage("gh_x", "oPrivate1", int(s.clock().timestamp()),
+                                              "text", msg_id, text), s.now())
+        row = s.comment(f"main:message:0:{msg_id}")
+        assert row is not None
+        return row
+
+    first = push(11, "孩子高烧抽搐，医院不收，很急")
+    private_case = open_urgent(s, first, reply=None)
+    follow = push(12, "我的电话 138 0000 0000")
+    with s.transaction() as db:
+        attach_comment(db, private_case, follow, at=s.now(), status="contact_received")
+    editor = as_user("南山编辑")  # type: ignore[operator]
+    for page in (f"/case/{private_case}", "/stream", "/", "/api/queue"):
+        html = editor.get(page).text
+        assert PHONE not in html and "138 0000 0000" not in html, page
+    assert MASKED in editor.get(f"/case/{private_case}").text
+    assert _reveal(editor, private_case).status_code == 403  # type: ignore[attr-defined]
+    other = as_user("福田编辑")  # type: ignore[operator]
+    assert other.get(f"/case/{private_case}").status_code == 404
+    caller = as_user("回访员")  # type: ignore[operator]
+    r = _reveal(caller, private_case)
+    assert r.status_code == 200 and PHONE in r.text  # type: ignore[attr-defined]
+    assert reveals(host, private_case) == ["回访员"]
+    assert PHONE not in caller.get(f"/case/{private_case}").text
