@@ -203,6 +203,9 @@ def render(report: dict[str, Any]) -> str:
 
     lines.append(row(f"review ≥ {th['review']:.3f}", m["review"]))
     lines.append(row(f"auto   ≥ {th['auto']:.3f}", m["auto"]))
+    if report.get("voice_capped"):
+        lines.append(f"(auto also needs the voice head to read a request: "
+                     f"{report['voice_capped']} comments at auto by score were held at review)")
     if "baseline" in report:
         lines.append(row(f"keywords ({report['baseline']['keywords']})", report["baseline"]))
     t = m["meets_targets"]
