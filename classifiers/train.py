@@ -58,7 +58,7 @@ class TrainParams:
     calibration: str = "sigmoid"
     calibration_folds: int = 5  # group k-fold over writers (corpus parts)
     calibration_bound: float = DEFAULT_BOUND  # scores stay in [bound, 1 - bound]
-    voice_C: float = 1.0  # the voice head (classifiers/voice.py); 0 = no voice head
+    voice_C: float = 3.0  # the voice head (classifiers/voice.py; C by LOWO, docs/training.md); 0 = none
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -43,7 +43,7 @@ REPORT_TAGS: frozenset[str] = frozenset({
     "reader_comment", "story", "diary",
 })
 KEEP_URGENT_AUTO = 0.99
-VOICE_C = 1.0
+VOICE_C = 3.0
 # A cut above every possible voice score: nothing is capped (a model without a voice head).
 NO_CAP = 1.0 + 1e-9
 CAP_REASON = "voice: reads as a report / retelling / commentary, not a request; at most review"

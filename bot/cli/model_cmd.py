@@ -88,7 +88,7 @@ def train(data_dir: Path | None, out: Path | None, seed: int, resplit: bool, ext
         steps = iter(range(1, 100))
         result = run_train(
             data, out or BUNDLED_DIR, seed=seed,
-            progress=lambda msg: logger.info("[train {}/8] {}", next(steps), msg),
+            progress=lambda msg: logger.info("[train {}] {}", next(steps), msg),
         )
     card = result.model.card
     test = card["metrics"]["test"]

@@ -104,8 +104,8 @@ def test_classify_prints_voice_and_the_cap_reason(tiny_path: Path) -> None:
 @pytest.mark.skipif(not BUNDLED.exists(), reason="no bundled model")
 def test_bundled_model_caps_a_news_sentence_but_not_a_first_person_request() -> None:
     model = load_model()
-    news = model.predict("据该市卫健委通报，一名临产孕妇因核酸结果未出被医院拒收，"
-                         "在医院门口等待近四小时，涉事医院已被责令整改。")
+    news = model.predict("据报道，一名产妇临产却因核酸结果未出无法入院，家属在门口急得直哭，"
+                         "求助无门。")
     assert news.score >= model.thresholds["auto"]  # the score alone would answer publicly
     assert (news.band, news.capped) == ("review", CAP_REASON)
     own = model.predict("我老婆快生了，医院非要核酸报告才给住院，结果到现在都没出，求你们帮帮忙")
