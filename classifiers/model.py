@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -65,6 +66,11 @@ class UrgencyModel:
             self.voice_cut = float((card.get("voice") or {}).get("cut", NO_CAP))
         except (TypeError, ValueError) as exc:
             raise ModelError("the model card's voice cut is not a number") from exc
+        self._voice_w: np.ndarray | None = None
+        self._voice_b: Any = 0.0
+        if voice is not None:  # predict_proba as one sparse dot product, in the head's dtype
+            self._voice_w = np.asarray(voice.coef_).ravel()
+            self._voice_b = np.asarray(voice.intercept_).ravel()[0]
         self._features = urgent[:-1]
         self._coef = linear_coef(urgent[-1])
         self._names: list[str] | None = None
@@ -108,9 +114,11 @@ class UrgencyModel:
         return scores, voice, self._capped(scores, voice)
 
     def _voice(self, x: Any) -> np.ndarray | None:
-        if self.voice_model is None:
+        """The voice head's probability (what its ``predict_proba(x)[:, 1]`` gives)."""
+        if self._voice_w is None:
             return None
-        return np.asarray(self.voice_model.predict_proba(x)[:, 1], dtype=float)
+        z = np.asarray(x @ self._voice_w).ravel() + self._voice_b
+        return np.asarray(expit(z), dtype=float)
 
     def _capped(self, scores: np.ndarray, voice: np.ndarray | None) -> np.ndarray:
         if voice is None:

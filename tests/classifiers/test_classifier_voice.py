@@ -110,3 +110,12 @@ def test_bundled_model_caps_a_news_sentence_but_not_a_first_person_request() -> 
     assert (news.band, news.capped) == ("review", CAP_REASON)
     own = model.predict("我老婆快生了，医院非要核酸报告才给住院，结果到现在都没出，求你们帮帮忙")
     assert (own.band, own.capped) == ("auto", "")
+
+
+def test_the_fast_voice_path_equals_the_heads_predict_proba(tiny_model: UrgencyModel) -> None:
+    texts = [URGENT, "谢谢小编", "据报道，一名孕妇因核酸未出无法入院", ""]
+    x = tiny_model.urgent_pipeline[:-1].transform(texts)
+    assert tiny_model.voice_model is not None
+    expected = tiny_model.voice_model.predict_proba(x)[:, 1]
+    _scores, voice, _capped = tiny_model.assess(texts)
+    assert voice is not None and np.array_equal(voice, expected)
