@@ -21,7 +21,14 @@ import numpy as np
 from classifiers.baseline import KeywordBaseline
 from classifiers.calibration import expected_calibration_error, reliability_bins
 from classifiers.dataset import Example, read_jsonl
-from classifiers.metrics import Labels, Scores, at_threshold, average_precision, summary
+from classifiers.metrics import (
+    Labels,
+    Scores,
+    at_threshold,
+    average_precision,
+    capped_scores,
+    summary,
+)
 from classifiers.model import UrgencyModel
 from classifiers.prediction import band_for
 
@@ -38,11 +45,14 @@ def evaluate(
     y = [r.urgent for r in rows]
     preds = model.predict_many(texts, batch_size=batch_size)
     scores = np.array([p.score for p in preds])
+    capped = np.array([bool(p.capped) for p in preds], dtype=bool)
     th = model.thresholds
+    auto_scores = capped_scores(scores, capped, th["auto"])
     report: dict[str, Any] = {
         "model_version": model.version,
         "thresholds": th,
-        "model": summary(y, scores, **th),
+        "model": summary(y, scores, **th, capped=capped),
+        "voice_capped": int(capped.sum()),
     }
     report["calibration"] = {
         "ece": expected_calibration_error(y, scores),
@@ -55,7 +65,7 @@ def evaluate(
             "keywords": len(baseline),
             **at_threshold(y, base_scores, 0.5).to_dict(),
         }
-    report["by_tag"] = _by_tag(rows, scores, base_scores, th)
+    report["by_tag"] = _by_tag(rows, scores, base_scores, th, auto_scores)
     cats = [r.category for r in rows]
     if any(c is not None for c in cats):
         pairs = [(c, p.category) for c, p in zip(cats, preds, strict=True) if c is not None]
@@ -65,6 +75,7 @@ def evaluate(
             "per_category": _per_category(pairs),
         }
     report["_scores"] = scores.tolist()
+    report["_auto_scores"] = auto_scores.tolist()
     report["_baseline_scores"] = base_scores
     return report
 
@@ -74,7 +85,9 @@ def _by_tag(
     scores: np.ndarray,
     base_scores: Sequence[float],
     th: dict[str, float],
+    auto_scores: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
+    a_all = scores if auto_scores is None else auto_scores
     idx: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         for tag in r.tags:
@@ -85,7 +98,7 @@ def _by_tag(
         y = [rows[i].urgent for i in ii]
         s = scores[ii]
         rev = at_threshold(y, s, th["review"])
-        auto = at_threshold(y, s, th["auto"])
+        auto = at_threshold(y, a_all[ii], th["auto"])
         row: dict[str, Any] = {
             "n": len(ii),
             "urgent": sum(y),
@@ -124,8 +137,12 @@ def pr_curve_png(
     thresholds: dict[str, float],
     baseline_scores: Scores = (),
     title: str = "",
+    auto_scores: Scores | None = None,
 ) -> Path:
-    """Precision-recall curve with the review/auto points and the keyword baseline marked."""
+    """Precision-recall curve with the review/auto points and the keyword baseline marked.
+
+    ``auto_scores`` (scores with voice-capped comments held below ``auto``) place the auto point.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,7 +158,8 @@ def pr_curve_png(
         ap = average_precision(ya, scores)
         ax.plot(rec, prec, label=f"model (AP {ap:.3f})", color="#1f77b4")
     for name, marker, color in (("review", "o", "#ff7f0e"), ("auto", "s", "#2ca02c")):
-        m = at_threshold(ya, scores, thresholds[name])
+        use = auto_scores if name == "auto" and auto_scores is not None else scores
+        m = at_threshold(ya, use, thresholds[name])
         ax.scatter(
             [m.recall], [m.precision], marker=marker, color=color, zorder=3, s=50,
             label=f"{name} ≥ {thresholds[name]:.3f}: P {m.precision:.3f} R {m.recall:.3f}",
@@ -185,6 +203,9 @@ def render(report: dict[str, Any]) -> str:
 
     lines.append(row(f"review ≥ {th['review']:.3f}", m["review"]))
     lines.append(row(f"auto   ≥ {th['auto']:.3f}", m["auto"]))
+    if report.get("voice_capped"):
+        lines.append(f"(auto also needs the voice head to read a request: "
+                     f"{report['voice_capped']} comments at auto by score were held at review)")
     if "baseline" in report:
         lines.append(row(f"keywords ({report['baseline']['keywords']})", report["baseline"]))
     t = m["meets_targets"]
@@ -288,10 +309,11 @@ def load_set(spec: EvalSet) -> tuple[list[Example] | None, str | None]:
     return rows, None
 
 
-def _flag_counts(scores: np.ndarray, th: Mapping[str, float]) -> dict[str, Any]:
+def _flag_counts(scores: np.ndarray, th: Mapping[str, float],
+                 auto_scores: np.ndarray | None = None) -> dict[str, Any]:
     n = len(scores)
     rev = int(np.sum(scores >= th["review"]))
-    auto = int(np.sum(scores >= th["auto"]))
+    auto = int(np.sum((scores if auto_scores is None else auto_scores) >= th["auto"]))
     return {
         "at_review": rev,
         "at_auto": auto,
@@ -301,7 +323,8 @@ def _flag_counts(scores: np.ndarray, th: Mapping[str, float]) -> dict[str, Any]:
 
 
 def frame_slices(
-    rows: Sequence[Example], scores: np.ndarray, th: Mapping[str, float]
+    rows: Sequence[Example], scores: np.ndarray, th: Mapping[str, float],
+    auto_scores: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each :data:`FRAME_SLICES` entry with rows in ``rows``: size and how many reach each band."""
     out: dict[str, dict[str, Any]] = {}
@@ -309,8 +332,9 @@ def frame_slices(
         idx = [i for i, r in enumerate(rows) if sl.keep(r)]
         if not idx:
             continue
+        a = None if auto_scores is None else auto_scores[idx]
         entry: dict[str, Any] = {"n": len(idx), "urgent": sl.urgent,
-                                 **_flag_counts(scores[idx], th)}
+                                 **_flag_counts(scores[idx], th, a)}
         out[sl.name] = entry
     return out
 
@@ -330,7 +354,9 @@ def evaluate_slices(
     """
     th = model.thresholds
     report: dict[str, Any] = {"model_version": model.version, "thresholds": th, "sets": {},
-                              "frames": {}}
+                              "frames": {},
+                              "voice_cut": model.voice_cut if model.voice_model is not None
+                              else None}
     for spec in sets:
         rows, why = load_set(spec)
         if not rows:
@@ -338,20 +364,22 @@ def evaluate_slices(
             report["sets"][spec.name] = {"skipped": why,
                                          "path": str(spec.path) if spec.path else None}
             continue
-        scores = model.scores([r.text for r in rows])
+        scores, voice, capped = model.assess([r.text for r in rows])
+        auto_scores = capped_scores(scores, capped, th["auto"])
         y = [r.urgent for r in rows]
         entry: dict[str, Any] = {
             "path": str(spec.path) if spec.path else None,
             "n": len(rows),
             "urgent": int(sum(y)),
-            **_flag_counts(scores, th),
+            **_flag_counts(scores, th, auto_scores),
+            "voice_capped": int(capped.sum()),
         }
         if 0 < sum(y) < len(y):
-            entry["metrics"] = summary(y, scores, **th)
+            entry["metrics"] = summary(y, scores, **th, capped=capped)
         elif sum(y):
             entry["recall"] = {
                 "review": round(at_threshold(y, scores, th["review"]).recall, 4),
-                "auto": round(at_threshold(y, scores, th["auto"]).recall, 4),
+                "auto": round(at_threshold(y, auto_scores, th["auto"]).recall, 4),
             }
         entry["ece"] = expected_calibration_error(y, scores)
         entry["min_score"] = round(float(scores.min()), 6)
@@ -359,11 +387,12 @@ def evaluate_slices(
         if len(rows) <= LIST_ROWS_UP_TO:
             entry["rows"] = [
                 {"id": r.id, "urgent": r.urgent, "score": round(float(s), 4),
-                 "band": band_for(float(s), **th)}
-                for r, s in zip(rows, scores, strict=True)
+                 "voice": None if voice is None else round(float(voice[i]), 4),
+                 "band": band_for(float(s), **th, capped=bool(capped[i]))}
+                for i, (r, s) in enumerate(zip(rows, scores, strict=True))
             ]
         if spec.must_reach_auto:
-            ids = {r.id: float(s) for r, s in zip(rows, scores, strict=True)}
+            ids = {r.id: float(s) for r, s in zip(rows, auto_scores, strict=True)}
             want = [i for i in spec.must_reach_auto if i in ids]
             entry["must_reach_auto"] = {
                 "ids": want, "at_auto": sum(ids[i] >= th["auto"] for i in want)}
@@ -371,7 +400,7 @@ def evaluate_slices(
         entry["_labels"] = y
         report["sets"][spec.name] = entry
         if spec.name == frames_of:
-            report["frames"] = frame_slices(rows, scores, th)
+            report["frames"] = frame_slices(rows, scores, th, auto_scores)
     return report
 
 
@@ -379,7 +408,9 @@ def render_slices(report: dict[str, Any]) -> str:
     """The slices report as plain text."""
     th = report["thresholds"]
     lines = [
-        f"model {report['model_version']}; review ≥ {th['review']:.4f}, auto ≥ {th['auto']:.4f}",
+        f"model {report['model_version']}; review ≥ {th['review']:.4f}, auto ≥ {th['auto']:.4f}"
+        + (f" and voice < {report['voice_cut']:.4f}" if report.get("voice_cut") is not None
+           else ""),
         "",
         f"{'set':24}{'n':>6}{'urgent':>7}{'AP':>7}{'rev.R':>7}{'rev.P':>7}{'auto.R':>7}"
         f"{'auto.P':>7}{'ECE':>7}",
@@ -406,7 +437,8 @@ def render_slices(report: dict[str, Any]) -> str:
         if "rows" in e:
             lines += ["", f"{name}, one by one:"]
             for r in e["rows"]:
-                lines.append(f"  {r['id']:12} urgent={r['urgent']}  score {r['score']:.4f}  "
+                v = "" if r.get("voice") is None else f"  voice {r['voice']:.3f}"
+                lines.append(f"  {r['id']:12} urgent={r['urgent']}  score {r['score']:.4f}{v}  "
                              f"{r['band']}")
             if "must_reach_auto" in e:
                 w = e["must_reach_auto"]

@@ -176,12 +176,26 @@ def average_precision(y: Labels, scores: Scores) -> float:
     return float(average_precision_score(ya, np.asarray(scores, dtype=float)))
 
 
+def capped_scores(scores: Scores, capped: Sequence[bool] | np.ndarray | None,
+                  auto: float) -> np.ndarray:
+    """``scores`` with the comments the voice head keeps from ``auto`` held just below it."""
+    s = np.asarray(scores, dtype=float)
+    if capped is None:
+        return s
+    return np.where(np.asarray(capped, dtype=bool), np.minimum(s, np.nextafter(auto, 0.0)), s)
+
+
 def summary(
-    y: Labels, scores: Scores, *, review: float, auto: float
+    y: Labels, scores: Scores, *, review: float, auto: float,
+    capped: Sequence[bool] | np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Metrics at both thresholds plus average precision and counts."""
+    """Metrics at both thresholds plus average precision (of the scores) and counts.
+
+    ``capped`` marks comments the voice head keeps at ``review`` although their score reaches
+    ``auto``: they count as not flagged at ``auto``.
+    """
     r = at_threshold(y, scores, review)
-    a = at_threshold(y, scores, auto)
+    a = at_threshold(y, capped_scores(scores, capped, auto), auto)
     ap = average_precision(y, scores)
     return {
         "n": len(y),
@@ -202,6 +216,7 @@ __all__ = [
     "ThresholdChoice",
     "at_threshold",
     "average_precision",
+    "capped_scores",
     "choose_thresholds",
     "meets_targets",
     "summary",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -14,6 +15,7 @@ from bot.errors import ModelError
 from classifiers.calibration import WriterCalibratedClassifier
 from classifiers.explain import Explainer, feature_names
 from classifiers.prediction import Prediction, band_for
+from classifiers.voice import CAP_REASON, NO_CAP
 
 
 def linear_coef(
@@ -27,18 +29,25 @@ def linear_coef(
 
 
 class UrgencyModel:
-    """A fitted urgent-request pipeline, its category head, thresholds and card.
+    """A fitted urgent-request pipeline, its category and voice heads, thresholds and card.
 
     ``urgent`` is a scikit-learn ``Pipeline`` (normalise → word/char tf-idf → calibrated
     logistic regression); ``category`` is a multinomial logistic regression over the same
-    features. Build one with :func:`classifiers.load_model` or :func:`classifiers.train.train`.
+    features; ``voice`` (optional, :mod:`classifiers.voice`) a binary logistic regression over
+    the same features whose score at or above ``card["voice"]["cut"]`` caps ``auto`` at
+    ``review``. Build one with :func:`classifiers.load_model` or :func:`classifiers.train.train`.
     """
 
     def __init__(
-        self, urgent: Pipeline, category: LogisticRegression, card: dict[str, Any]
+        self,
+        urgent: Pipeline,
+        category: LogisticRegression,
+        card: dict[str, Any],
+        voice: LogisticRegression | None = None,
     ) -> None:
         self.urgent_pipeline = urgent
         self.category_model = category
+        self.voice_model = voice
         self.card = card
         th = card.get("thresholds") or {}
         try:
@@ -53,6 +62,15 @@ class UrgencyModel:
                 "the model card's thresholds must satisfy 0 <= review <= auto <= 1, "
                 f"got {self.thresholds}"
             )
+        try:
+            self.voice_cut = float((card.get("voice") or {}).get("cut", NO_CAP))
+        except (TypeError, ValueError) as exc:
+            raise ModelError("the model card's voice cut is not a number") from exc
+        self._voice_w: np.ndarray | None = None
+        self._voice_b: Any = 0.0
+        if voice is not None:  # predict_proba as one sparse dot product, in the head's dtype
+            self._voice_w = np.asarray(voice.coef_).ravel()
+            self._voice_b = np.asarray(voice.intercept_).ravel()[0]
         self._features = urgent[:-1]
         self._coef = linear_coef(urgent[-1])
         self._names: list[str] | None = None
@@ -84,6 +102,29 @@ class UrgencyModel:
         x = self._features.transform(clean)
         return np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
 
+    def assess(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """``(scores, voice, capped)``: urgent scores, voice scores (``None`` without a voice
+        head) and which comments the voice head keeps from ``auto``. Features are computed once."""
+        clean = [t if isinstance(t, str) else "" for t in texts]
+        if not clean:
+            return np.zeros(0), None, np.zeros(0, dtype=bool)
+        x = self._features.transform(clean)
+        scores = np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
+        voice = self._voice(x)
+        return scores, voice, self._capped(scores, voice)
+
+    def _voice(self, x: Any) -> np.ndarray | None:
+        """The voice head's probability (what its ``predict_proba(x)[:, 1]`` gives)."""
+        if self._voice_w is None:
+            return None
+        z = np.asarray(x @ self._voice_w).ravel() + self._voice_b
+        return np.asarray(expit(z), dtype=float)
+
+    def _capped(self, scores: np.ndarray, voice: np.ndarray | None) -> np.ndarray:
+        if voice is None:
+            return np.zeros(len(scores), dtype=bool)
+        return (scores >= self.thresholds["auto"]) & (voice >= self.voice_cut)
+
     def predict(self, text: str) -> Prediction:
         """Score, band, category and explanation of one comment."""
         return self.predict_many([text])[0]
@@ -100,6 +141,8 @@ class UrgencyModel:
         clean = [t if isinstance(t, str) else "" for t in texts]
         x = self._features.transform(clean)
         scores = np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
+        voice = self._voice(x)
+        capped = self._capped(scores, voice)
         cat_proba = self.category_model.predict_proba(x)
         classes = self.categories
         terms = self._explain().many(x.tocsr())
@@ -110,17 +153,20 @@ class UrgencyModel:
             preds.append(
                 Prediction(
                     score=s,
-                    band=band_for(s, **self.thresholds),
+                    band=band_for(s, **self.thresholds, capped=bool(capped[i])),
                     category=classes[j],
                     category_score=float(cat_proba[i, j]),
                     top_terms=terms[i],
                     model_version=self.version,
+                    voice=None if voice is None else float(voice[i]),
+                    capped=CAP_REASON if capped[i] else "",
                 )
             )
         return preds
 
     def __repr__(self) -> str:
-        return f"UrgencyModel(version={self.version!r}, thresholds={self.thresholds})"
+        return (f"UrgencyModel(version={self.version!r}, thresholds={self.thresholds}, "
+                f"voice_cut={self.voice_cut if self.voice_model is not None else None})")
 
 
 __all__ = ["UrgencyModel", "linear_coef"]

@@ -60,6 +60,7 @@ def save_model(model: UrgencyModel, path: str | Path) -> tuple[Path, Path]:
         "format": FORMAT,
         "urgent": model.urgent_pipeline,
         "category": model.category_model,
+        "voice": model.voice_model,  # None for a model without a voice head
     }
     tmp = model_path.with_name(model_path.name + ".tmp")
     sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
@@ -143,7 +144,7 @@ def load_model(path: str | Path | None = None) -> UrgencyModel:
     ):
         raise ModelError(f"model file {model_path} is not a dianhua model (format {FORMAT})")
     try:
-        model = UrgencyModel(payload["urgent"], payload["category"], card)
+        model = UrgencyModel(payload["urgent"], payload["category"], card, payload.get("voice"))
         model.predict_many(["自检：核酸结果什么时候出"])  # the shape is right only if this works
     except ModelError:
         raise

@@ -18,6 +18,10 @@ class Prediction:
     ``review`` when ``score >= thresholds.review`` (an editor must look), else ``below``.
     ``top_terms`` are ``(term, weight)`` pairs, strongest first: positive pushed the score up,
     negative pushed it down.
+    ``voice`` is the voice head's probability that the comment is a report, retelling or
+    commentary rather than a request (``None`` for a model without one); ``capped`` is the
+    reason when the voice head held a comment at ``review`` although its score reached
+    ``auto`` (empty otherwise).
     """
 
     score: float
@@ -26,6 +30,8 @@ class Prediction:
     category_score: float
     top_terms: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     model_version: str = ""
+    voice: float | None = None
+    capped: str = ""
 
     @property
     def urgent(self) -> bool:
@@ -41,9 +47,12 @@ class Prediction:
         return d
 
 
-def band_for(score: float, *, review: float, auto: float) -> Band:
-    if score >= auto:
+def band_for(score: float, *, review: float, auto: float, capped: bool = False) -> Band:
+    """The band of ``score``; ``capped`` (the voice head said "report") keeps it below auto."""
+    if score >= auto and not capped:
         return "auto"
+    if score >= auto:
+        return "review"
     if score >= review:
         return "review"
     return "below"

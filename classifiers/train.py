@@ -36,6 +36,14 @@ from classifiers.model import UrgencyModel
 from classifiers.paths import DATA_DIR, SPLITS, USERDICT
 from classifiers.persist import save_model
 from classifiers.segment import read_userdict
+from classifiers.voice import (
+    KEEP_URGENT_AUTO,
+    NO_CAP,
+    REPORT_TAGS,
+    choose_voice_cut,
+    fit_voice_head,
+    voice_labels,
+)
 
 Progress = Callable[[str], None]
 
@@ -50,6 +58,7 @@ class TrainParams:
     calibration: str = "sigmoid"
     calibration_folds: int = 5  # group k-fold over writers (corpus parts)
     calibration_bound: float = DEFAULT_BOUND  # scores stay in [bound, 1 - bound]
+    voice_C: float = 3.0  # the voice head (classifiers/voice.py; C by LOWO, docs/training.md); 0 = none
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,21 +187,41 @@ def train(
         C=params.category_C, class_weight="balanced", max_iter=5000, random_state=seed
     )
     cat.fit(x_tr, [r.category for r in fit_rows], **fit_kw)
+    v_tr = voice_labels(fit_rows)  # real labels carry no voice tags: they count as not a report
+    voice = None
+    if params.voice_C > 0:
+        say(f"fitting the voice head ({int(v_tr.sum())} report-voice training comments)")
+        voice = fit_voice_head(x_tr, v_tr, seed, C=params.voice_C)
 
     say("choosing thresholds on the validation split")
     stub = {"thresholds": {"review": 0.5, "auto": 0.5}}
-    probe = UrgencyModel(pipe, cat, stub)
+    probe = UrgencyModel(pipe, cat, stub, voice)
     y_va = [r.urgent for r in va]
-    s_va = probe.scores([r.text for r in va])
+    s_va, vo_va, _ = probe.assess([r.text for r in va])
     choice = choose_thresholds(y_va, s_va)
     for note in choice.notes:
         logger.warning("threshold: {}", note)
+    th = {"review": round(choice.review, 6), "auto": round(choice.auto, 6)}
+    cut = NO_CAP if vo_va is None else round(choose_voice_cut(y_va, s_va, vo_va, th["auto"]), 6)
+    voice_card: dict[str, Any] = {
+        "cut": cut,
+        "rule": f"lowest cut keeping >= {KEEP_URGENT_AUTO} of the urgent validation comments "
+                "at auto below it (auto needs voice < cut)",
+        "report_tags": sorted(REPORT_TAGS),
+        "train_report_voice": int(v_tr.sum()),
+        "head": voice is not None,
+    }
+    probe = UrgencyModel(pipe, cat, {"thresholds": th, "voice": voice_card}, voice)
+    _, _, capped_va = probe.assess([r.text for r in va])
     say("scoring the test split")
     y_te = [r.urgent for r in te]
-    s_te = probe.scores([r.text for r in te])
-    th = {"review": round(choice.review, 6), "auto": round(choice.auto, 6)}
-    val_metrics = summary(y_va, s_va, **th)
-    test_metrics = summary(y_te, s_te, **th)
+    s_te, _, capped_te = probe.assess([r.text for r in te])
+    val_metrics = summary(y_va, s_va, **th, capped=capped_va)
+    test_metrics = summary(y_te, s_te, **th, capped=capped_te)
+    voice_card["validation_capped"] = int(capped_va.sum())
+    voice_card["test_capped"] = int(capped_te.sum())
+    say(f"voice cut {cut}: capped at review {int(capped_va.sum())} validation and "
+        f"{int(capped_te.sum())} test comments")
     val_metrics["ece"] = expected_calibration_error(y_va, s_va)
     test_metrics["ece"] = expected_calibration_error(y_te, s_te)
     calibration = {
@@ -246,6 +275,7 @@ def train(
         "libraries": library_versions(),
         "params": params.to_dict(),
         "thresholds": th,
+        "voice": voice_card,
         "threshold_policy": POLICY,
         "threshold_notes": list(choice.notes),
         "calibration": calibration,
@@ -256,7 +286,7 @@ def train(
         "categories": [str(c) for c in cat.classes_],
         "platform": sys.platform,
     }
-    model = UrgencyModel(pipe, cat, card)
+    model = UrgencyModel(pipe, cat, card, voice)
     model_path = card_path = None
     if out_path is not None:
         target = Path(out_path)

@@ -197,7 +197,7 @@ def _train_to(data: Path, out: Path | None, registry: Path | None, replace_bundl
         result = run_train(
             split_dir, folder if out is None or out.suffix != ".skops" else out, seed=seed,
             params=params, userdict=userdict,
-            progress=lambda msg: logger.info("[train {}/8] {}", next(steps), msg),
+            progress=lambda msg: logger.info("[train {}] {}", next(steps), msg),
             added=[a.example for a in added],
             added_weights=[weight_of(a, add_weight) for a in added],
             added_files=list(add_files), real_test=[a.example for a in real],
@@ -310,7 +310,7 @@ def eval_cmd(data_file: Path | None, test_file: Path | None, real_file: Path | N
         png = pr_curve_png(
             labels, report["_scores"], target / "pr_curve.png",
             thresholds=model.thresholds, baseline_scores=report["_baseline_scores"],
-            title=f"{data_file.name}: precision-recall",
+            title=f"{data_file.name}: precision-recall", auto_scores=report["_auto_scores"],
         )
         rel = reliability_png({data_file.name: (labels, report["_scores"])},
                               target / "reliability.png",
@@ -383,6 +383,8 @@ def _record(ident: Any, pred: Any) -> dict[str, Any]:
         "category": pred.category,
         "category_score": round(pred.category_score, 6),
         "top_terms": [[t, w] for t, w in pred.top_terms],
+        "voice": None if pred.voice is None else round(pred.voice, 6),
+        "capped": pred.capped,
         "model_version": pred.model_version,
     }
 
@@ -401,8 +403,10 @@ def classify(text: str | None, input_path: Path | None, output_path: Path | None
              model_path: Path | None, batch_size: int) -> None:
     """Classify one TEXT (prints JSON) or stream a JSONL file in batches.
 
-    Each result: id, urgent_score, urgent (score ≥ review), auto (score ≥ auto), band,
-    category, category_score, top_terms ([term, weight], + raised the score, − lowered it).
+    Each result: id, urgent_score, urgent (score ≥ review), auto (score ≥ auto and the
+    voice head does not read a report), band, category, category_score, top_terms ([term,
+    weight], + raised the score, − lowered it), voice (probability the comment is a report,
+    retelling or commentary), capped (why `auto` was held at `review`, else empty).
 
     \b
     Example:
