@@ -148,9 +148,10 @@ def load_sets(test: Path | None, real_requests: Path | None,
     return sets, notes
 
 
-def _side(y: np.ndarray, s: np.ndarray, th: dict[str, float]) -> Side:
+def _side(y: np.ndarray, s: np.ndarray, th: dict[str, float], capped: np.ndarray) -> Side:
     rev = at_threshold(y, s, th["review"])
-    auto = at_threshold(y, s, th["auto"])
+    # a comment the voice head keeps at review does not count as answered in public
+    auto = at_threshold(y, np.where(capped, np.minimum(s, th["auto"] / 2), s), th["auto"])
     return Side(rev.tp, round(rev.recall, 4), auto.flagged, round(auto.precision, 4))
 
 
@@ -165,7 +166,8 @@ def compare(a: UrgencyModel, b: UrgencyModel, sets: dict[str, list[Example]],
             continue
         texts = [r.text for r in rows]
         y = np.array([r.urgent for r in rows], dtype=int)
-        sa, sb = a.scores(texts), b.scores(texts)
+        sa, _, ca = a.assess(texts)
+        sb, _, cb = b.assess(texts)
         out.scored[name] = (y.tolist(), sa.tolist(), sb.tolist())
         groups: list[tuple[str, np.ndarray]] = [(name, np.arange(len(rows)))]
         if name == "test":
@@ -179,11 +181,14 @@ def compare(a: UrgencyModel, b: UrgencyModel, sets: dict[str, list[Example]],
                     groups.append((f"test:{tag}", idx))
         for label, idx in groups:
             out.slices.append(Slice(label, len(idx), int(y[idx].sum()),
-                                    _side(y[idx], sa[idx], a.thresholds),
-                                    _side(y[idx], sb[idx], b.thresholds), whole=label == name))
+                                    _side(y[idx], sa[idx], a.thresholds, ca[idx]),
+                                    _side(y[idx], sb[idx], b.thresholds, cb[idx]),
+                                    whole=label == name))
         for i, r in enumerate(rows):
-            ba = band_for(float(sa[i]), **a.thresholds)
-            bb = band_for(float(sb[i]), **b.thresholds)
+            ba = band_for(float(sa[i]), review=a.thresholds["review"],
+                          auto=a.thresholds["auto"], capped=bool(ca[i]))
+            bb = band_for(float(sb[i]), review=b.thresholds["review"],
+                          auto=b.thresholds["auto"], capped=bool(cb[i]))
             if ba != bb:
                 out.changes.append({"set": name, "id": r.id, "urgent": r.urgent,
                                     "text": pii.mask(r.text), "score_a": round(float(sa[i]), 4),

@@ -250,8 +250,9 @@ def train(
     real_metrics = None
     if real_test:
         y_rt = [r.urgent for r in real_test]
-        s_rt = probe.scores([r.text for r in real_test])
-        real_metrics = summary(y_rt, s_rt, **th)
+        s_rt, _, capped_rt = probe.assess([r.text for r in real_test])
+        real_metrics = summary(y_rt, s_rt, review=th["review"], auto=th["auto"],
+                               capped=capped_rt)
 
     files = [data / f"{n}.jsonl" for n in SPLITS]
     data_sha = file_sha256([*files, *added_files])
