@@ -163,34 +163,47 @@ def dedupe(examples: Iterable[Example]) -> tuple[list[Example], int, int]:
     return kept, dups, conflicts
 
 
-def near_duplicate_groups(texts: Sequence[str], threshold: float = 0.8) -> list[int]:
-    """Group id per text: texts whose character-trigram sets have cosine ≥ ``threshold`` share one."""
-    import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
+class _DisjointSets:
+    """Union-find over ``0..n-1``; a set is named by its smallest member."""
 
-    parent = list(range(len(texts)))
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
 
-    def find(i: int) -> int:
+    def find(self, i: int) -> int:
+        parent = self.parent
         while parent[i] != i:
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
 
+    def union(self, i: int, j: int) -> None:
+        ri, rj = self.find(i), self.find(j)
+        if ri != rj:
+            self.parent[max(ri, rj)] = min(ri, rj)
+
+    def roots(self) -> list[int]:
+        return [self.find(i) for i in range(len(self.parent))]
+
+
+def near_duplicate_groups(texts: Sequence[str], threshold: float = 0.8) -> list[int]:
+    """Group id per text: texts whose character-trigram sets have cosine ≥ ``threshold`` share one."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    sets = _DisjointSets(len(texts))
     if len(texts) > 1:
         vec = CountVectorizer(analyzer="char", ngram_range=(3, 3), binary=True, lowercase=False)
         try:
             x = vec.fit_transform([normalize(t) for t in texts]).astype(np.float32)
         except ValueError:  # every text shorter than three characters
-            return parent
+            return sets.roots()
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         sim = (x @ x.T).tocoo()
         for i, j, v in zip(sim.row, sim.col, sim.data, strict=True):
             if i < j and v / (norms[i] * norms[j]) >= threshold:
-                ri, rj = find(int(i)), find(int(j))
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-    return [find(i) for i in range(len(texts))]
+                sets.union(int(i), int(j))
+    return sets.roots()
 
 
 def _rank(seed: int, text: str) -> str:
@@ -215,25 +228,13 @@ def together_keys(ex: Example) -> list[str]:
 
 def _join_tagged(examples: Sequence[Example], groups: list[int]) -> list[int]:
     """Merge ``groups`` so comments sharing a :data:`TOGETHER_TAG_PREFIXES` tag share a group."""
-    parent = list(range(len(groups)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(i: int, j: int) -> None:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-
+    sets = _DisjointSets(len(groups))
     first: dict[str, int] = {}
     for idx, (ex, g) in enumerate(zip(examples, groups, strict=True)):
-        union(idx, g)
+        sets.union(idx, g)
         for key in together_keys(ex):
-            union(idx, first.setdefault(key, idx))
-    return [find(i) for i in range(len(groups))]
+            sets.union(idx, first.setdefault(key, idx))
+    return sets.roots()
 
 
 def split_examples(
