@@ -291,10 +291,11 @@ def unsafe_numbers(text: str) -> list[str]:
     return [m for m in _PHONE_LIKE.findall(text) if m != "13800000000"]
 
 
-def build_splits(
-    sources: Sequence[str | Path], out_dir: str | Path, *, seed: int = 42
-) -> dict[str, Any]:
-    """Merge corpus files, dedupe, split and write ``train/valid/test.jsonl``; returns a summary."""
+def _read_sources(
+    sources: Sequence[str | Path],
+) -> tuple[list[Example], list[Problem], list[Example]]:
+    """Every corpus file's valid comments, their problems, and the comments dropped because
+    they hold an unmasked phone-like number (the datasheet's promise)."""
     examples: list[Example] = []
     problems: list[Problem] = []
     for src in sources:
@@ -304,7 +305,14 @@ def build_splits(
     unsafe = [e for e in examples if unsafe_numbers(e.text)]
     if unsafe:
         logger.warning("dropping {} comments that hold unmasked phone-like numbers", len(unsafe))
-        examples = [e for e in examples if not unsafe_numbers(e.text)]
+    return [e for e in examples if not unsafe_numbers(e.text)], problems, unsafe
+
+
+def build_splits(
+    sources: Sequence[str | Path], out_dir: str | Path, *, seed: int = 42
+) -> dict[str, Any]:
+    """Merge corpus files, dedupe, split and write ``train/valid/test.jsonl``; returns a summary."""
+    examples, problems, unsafe = _read_sources(sources)
     kept, dups, conflicts = dedupe(examples)
     splits = split_examples(kept, seed=seed)
     out = Path(out_dir)
@@ -341,14 +349,7 @@ def extend_splits(
             raise ValueError(f"{path}: {len(bad)} bad lines; fix them before extending")
         placed[name] = rows
     where = {dedupe_key(e.text): name for name, rows in placed.items() for e in rows}
-    examples: list[Example] = []
-    problems: list[Problem] = []
-    for src in sources:
-        got, bad = read_jsonl(src, need_category=True)
-        examples.extend(got)
-        problems.extend(bad)
-    unsafe = [e for e in examples if unsafe_numbers(e.text)]
-    examples = [e for e in examples if not unsafe_numbers(e.text)]
+    examples, problems, unsafe = _read_sources(sources)
     fresh = [e for e in examples if dedupe_key(e.text) not in where]
     known = len(examples) - len(fresh)
     kept, dups, conflicts = dedupe(fresh)
