@@ -149,6 +149,8 @@ def pr_curve_png(
     import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve
 
+    from classifiers.plots import pr_axes
+
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 5), dpi=110)
@@ -170,14 +172,7 @@ def pr_curve_png(
             [b.recall], [b.precision], marker="x", color="#d62728", zorder=3, s=60,
             label=f"keyword baseline: P {b.precision:.3f} R {b.recall:.3f}",
         )
-    ax.axvline(0.97, color="#999", lw=0.8, ls=":")
-    ax.axhline(0.95, color="#999", lw=0.8, ls=":")
-    ax.set_xlabel("recall (share of urgent comments caught)")
-    ax.set_ylabel("precision (share of flagged that are urgent)")
-    ax.set_xlim(0, 1.02)
-    ax.set_ylim(0, 1.02)
-    ax.set_title(title or "urgent: precision-recall")
-    ax.legend(loc="lower left", fontsize=8)
+    pr_axes(ax, title or "urgent: precision-recall")
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)

@@ -55,6 +55,13 @@ def pr_png(y: Sequence[int], curves: Sequence[Curve], path: Path, title: str) ->
             ax.scatter([m.recall], [m.precision], marker=marker, color=color, zorder=3, s=45,
                        label=f"{name} ≥ {c.thresholds[name]:.3f}: P {m.precision:.2f} "
                              f"R {m.recall:.2f}")
+    pr_axes(ax, title, legend_size=7)
+    return _save(fig, plt, path)
+
+
+def pr_axes(ax: Any, title: str, *, legend_size: int = 8) -> None:
+    """The precision-recall picture's frame: the targets (recall 0.97, precision 0.95) dotted,
+    axis names in words, both axes 0–1, legend at the lower left."""
     ax.axvline(0.97, color="#999", lw=0.8, ls=":")
     ax.axhline(0.95, color="#999", lw=0.8, ls=":")
     ax.set_xlabel("recall (share of urgent comments caught)")
@@ -62,8 +69,7 @@ def pr_png(y: Sequence[int], curves: Sequence[Curve], path: Path, title: str) ->
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
-    ax.legend(loc="lower left", fontsize=7)
-    return _save(fig, plt, path)
+    ax.legend(loc="lower left", fontsize=legend_size)
 
 
 def calibration_png(y: Sequence[int], curves: Sequence[Curve], path: Path, title: str,
