@@ -107,6 +107,35 @@
     });
   }
 
+  // One live poll (the queue, the dashboard): GET ``url`` as JSON unless the last one is still
+  // running, hand the answer to ``onData``, show the time of the last update in ``state``, and
+  // send a signed-out editor to the sign-in page (back to ``next`` afterwards).
+  var busyPolls = {};
+  function livePoll(url, next, state, onData) {
+    if (busyPolls[url]) { return; }
+    busyPolls[url] = true;
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(next)); return null; }
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (data) {
+        if (!data) { return; }
+        onData(data);
+        if (state) {
+          var d = new Date();
+          state.textContent = "自动更新 · " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+          state.classList.remove("offline");
+        }
+      })
+      .catch(function () {
+        if (state) { state.textContent = "连接中断，正在重试…"; state.classList.add("offline"); }
+      })
+      .then(function () { busyPolls[url] = false; });
+  }
+  window.dianhuaLivePoll = livePoll;
+
   function setupQueue() {
     var body = document.getElementById("queue-rows");
     if (!body) { return; }
@@ -114,38 +143,18 @@
     (body.getAttribute("data-p1") || "").split(",").forEach(function (id) { if (id) { seen[id] = true; } });
     var state = document.getElementById("live-state");
     var count = document.getElementById("queue-count");
-    var busy = false;
-
     function poll() {
-      if (busy) { return; }
-      busy = true;
-      fetch("/api/queue", { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
-        .then(function (response) {
-          if (response.status === 401) { window.location.assign("/login?next=%2F"); return null; }
-          if (!response.ok) { throw new Error("HTTP " + response.status); }
-          return response.json();
-        })
-        .then(function (data) {
-          if (!data) { return; }
-          setSkew(data.now);
-          body.innerHTML = data.html; // rendered and escaped by the server's templates
-          if (count) { count.textContent = String(data.count); }
-          var fresh = [];
-          data.p1.forEach(function (id) {
-            if (!seen[id]) { seen[id] = true; fresh.push(id); }
-          });
-          if (fresh.length) { signalNewP1(fresh); }
-          tick();
-          if (state) {
-            var d = new Date();
-            state.textContent = "自动更新 · " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-            state.classList.remove("offline");
-          }
-        })
-        .catch(function () {
-          if (state) { state.textContent = "连接中断，正在重试…"; state.classList.add("offline"); }
-        })
-        .then(function () { busy = false; });
+      livePoll("/api/queue", "/", state, function (data) {
+        setSkew(data.now);
+        body.innerHTML = data.html; // rendered and escaped by the server's templates
+        if (count) { count.textContent = String(data.count); }
+        var fresh = [];
+        data.p1.forEach(function (id) {
+          if (!seen[id]) { seen[id] = true; fresh.push(id); }
+        });
+        if (fresh.length) { signalNewP1(fresh); }
+        tick();
+      });
     }
 
     document.addEventListener("click", function (event) { showRow(event); clearSignal(); });
