@@ -151,3 +151,41 @@ class FakeGroup:
         self.messages.append(content)
 
 
+
+
+class PipelineWorld:
+    """Poller → pipeline → sender over an in-memory platform: the daemon's parts without the
+    scheduler. ``rules`` defaults to :class:`FakeRules`; ``duty`` is ``[cases] duty_group``."""
+
+    def __init__(self, store: Any, clock: FakeClock, *, rules: Any = None, duty: str = "duty",
+                 groups: dict[str, FakeGroup] | None = None, wechat: FakeWeChat | None = None,
+                 title: str = "深圳疫情通报") -> None:
+        from bot.cases import CaseBook, CasePolicy
+        from bot.pipeline import Pipeline
+        from bot.poller import Poller, PollSchedule
+        from bot.sender import Sender
+
+        self.store, self.clock = store, clock
+        self.wechat = wechat if wechat is not None else FakeWeChat()
+        self.groups = groups if groups is not None else {"nanshan": FakeGroup(), duty: FakeGroup()}
+        self.rules = rules if rules is not None else FakeRules()
+        self.poller = Poller(store, lambda a: self.wechat, clock=clock,
+                             schedule=PollSchedule(fast_seconds=5))
+        self.pipeline = Pipeline(store, KeywordPredictor(), lambda: self.rules, clock=clock,
+                                 duty_group=duty)
+        self.sender = Sender(store, wechat=lambda a: self.wechat, groups=self.groups.get,
+                             clock=clock, duty_group=duty, replies_enabled=self._replies_enabled)
+        self.book = CaseBook(store, CasePolicy(duty_group=duty))
+        store.watch_article("main", "100", 0, title=title)
+
+    def _replies_enabled(self) -> bool:
+        settings = getattr(self.rules, "settings", self.rules)  # a loaded rules file, or FakeRules
+        return bool(getattr(settings, "replies_enabled", True))
+
+    def cycle(self) -> None:
+        """One round: poll, process everything pending, drain the outbox, 6 s pass."""
+        self.poller.poll_due()
+        while self.pipeline.process_pending():
+            pass
+        self.sender.drain()
+        self.clock.advance(6)

@@ -8,43 +8,20 @@ import pytest
 from daemon_fakes import (
     FakeClock,
     FakeComment,
-    FakeGroup,
     FakeReply,
     FakeRules,
-    FakeWeChat,
-    KeywordPredictor,
+    PipelineWorld,
 )
 
-from bot.cases import CaseBook, CaseError, CasePolicy
+from bot.cases import CaseError
 from bot.errors import TransientError
-from bot.pipeline import Pipeline
-from bot.poller import Poller, PollSchedule
-from bot.sender import Sender
 from bot.store import Store
 
 PHONE = "13800000000"
 
 
-class World:
-    def __init__(self, store: Store, clock: FakeClock) -> None:
-        self.store, self.clock = store, clock
-        self.wechat = FakeWeChat()
-        self.groups = {"nanshan": FakeGroup(), "duty": FakeGroup()}
-        self.rules = FakeRules()
-        self.poller = Poller(store, lambda a: self.wechat, clock=clock,
-                             schedule=PollSchedule(fast_seconds=5))
-        self.pipeline = Pipeline(store, KeywordPredictor(), lambda: self.rules, clock=clock)
-        self.sender = Sender(store, wechat=lambda a: self.wechat, groups=self.groups.get,
-                             clock=clock, replies_enabled=lambda: self.rules.replies_enabled)
-        self.book = CaseBook(store, CasePolicy())
-        store.watch_article("main", "100", 0, title="深圳疫情通报")
-
-    def cycle(self) -> None:
-        self.poller.poll_due()
-        while self.pipeline.process_pending():
-            pass
-        self.sender.drain()
-        self.clock.advance(6)
+class World(PipelineWorld):
+    """The daemon's parts with :class:`FakeRules` (tests change ``world.rules``)."""
 
 
 @pytest.fixture

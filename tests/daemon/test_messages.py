@@ -12,17 +12,18 @@ from concurrent.futures import Future
 from typing import Any
 
 import pytest
-from daemon_fakes import FakeClock, FakeGroup, FakeRules, FakeWeChat, KeywordPredictor
+from daemon_fakes import (
+    FakeClock,
+    FakeWeChat,
+    PipelineWorld,
+)
 from loguru import logger
 
-from bot.cases import CaseBook, CaseError, CasePolicy, enqueue
+from bot.cases import CaseError, enqueue
 from bot.errors import BadRequest, StoreError, TransientError
 from bot.inbox import Inbox, record_message
-from bot.pipeline import Pipeline
-from bot.poller import Poller, PollSchedule
 from bot.private import queue_answer
 from bot.push import PushEndpoint
-from bot.sender import Sender
 from bot.store import Store
 from connectors.wechat.push import PushSettings, build_xml, encode_push, sign
 
@@ -47,23 +48,14 @@ class CustomServiceWeChat(FakeWeChat):
         self.custom.append((openid, content))
 
 
-class World:
+class World(PipelineWorld):
     def __init__(self, store: Store, clock: FakeClock, inbox: Inbox | None = None) -> None:
-        self.store, self.clock = store, clock
-        self.wechat = CustomServiceWeChat()
-        self.groups = {"nanshan": FakeGroup(), "duty": FakeGroup()}
-        self.poller = Poller(store, lambda a: self.wechat, clock=clock,
-                             schedule=PollSchedule(fast_seconds=5))
-        self.pipeline = Pipeline(store, KeywordPredictor(), lambda: FakeRules(), clock=clock)
-        self.sender = Sender(store, wechat=lambda a: self.wechat, groups=self.groups.get,
-                             clock=clock)
-        self.book = CaseBook(store, CasePolicy())
+        super().__init__(store, clock, wechat=CustomServiceWeChat())
         self.inbox = inbox or Inbox(store, clock=clock)
         self.results: list[str] = []
         self.endpoint = PushEndpoint({"main": SAFE}, self.inbox, clock=clock,
                                      on_result=lambda a, r: self.results.append(r))
         self.next_id = 23474120000000001
-        store.watch_article("main", "100", 0, title="深圳疫情通报")
 
     def request(self, openid: str, content: str, *, msg_id: int | None = None,
                 nonce: str = "4242", settings: PushSettings = SAFE) -> tuple[dict[str, str], bytes]:
@@ -81,13 +73,6 @@ class World:
 
     def push(self, openid: str, content: str, **kw: Any) -> tuple[int, str]:
         return self.post(*self.request(openid, content, **kw))
-
-    def cycle(self) -> None:
-        self.poller.poll_due()
-        while self.pipeline.process_pending():
-            pass
-        self.sender.drain()
-        self.clock.advance(6)
 
     def count(self, table: str) -> int:
         return int(self.store.query(f"select count(*) as n from {table}")[0]["n"])

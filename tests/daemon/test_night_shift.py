@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_fakes import FakeClock, FakeGroup, FakeRules, FakeWeChat, KeywordPredictor
+from daemon_fakes import (
+    FakeClock,
+    FakeGroup,
+    KeywordPredictor,
+    PipelineWorld,
+)
 
-from bot.cases import CaseBook, CasePolicy
-from bot.pipeline import Pipeline
-from bot.poller import Poller, PollSchedule
-from bot.sender import Sender
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,30 +35,8 @@ def caplog_loguru() -> Iterator[list[str]]:
     logger.remove(sink)
 
 
-class World:
+class World(PipelineWorld):
     """Poller → pipeline → sender over an in-memory platform, with a configurable duty group."""
-
-    def __init__(self, store: Store, clock: FakeClock, *, duty: str = "duty",
-                 groups: dict[str, FakeGroup] | None = None) -> None:
-        self.store, self.clock = store, clock
-        self.wechat = FakeWeChat()
-        self.groups = groups if groups is not None else {"nanshan": FakeGroup(), duty: FakeGroup()}
-        self.rules = FakeRules()
-        self.poller = Poller(store, lambda a: self.wechat, clock=clock,
-                             schedule=PollSchedule(fast_seconds=5))
-        self.pipeline = Pipeline(store, KeywordPredictor(), lambda: self.rules, clock=clock,
-                                 duty_group=duty)
-        self.sender = Sender(store, wechat=lambda a: self.wechat, groups=self.groups.get,
-                             clock=clock, duty_group=duty)
-        self.book = CaseBook(store, CasePolicy(duty_group=duty))
-        store.watch_article("main", "100", 0, title="深圳疫情通报")
-
-    def cycle(self) -> None:
-        self.poller.poll_due()
-        while self.pipeline.process_pending():
-            pass
-        self.sender.drain()
-        self.clock.advance(6)
 
 
 # -- item 3: the sender uses the configured duty group ------------------------------------

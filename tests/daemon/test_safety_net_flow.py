@@ -7,14 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from daemon_fakes import FakeClock, FakeGroup, FakeWeChat, KeywordPredictor
+from daemon_fakes import FakeClock, PipelineWorld
 
-from bot.cases import CaseBook, CasePolicy
 from bot.cli import main
-from bot.pipeline import Pipeline
-from bot.poller import Poller, PollSchedule
 from bot.rules import load_rules
-from bot.sender import Sender
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,26 +18,11 @@ RULES = load_rules(ROOT / "rules.yaml")
 REASON = "安全网：产妇 + 入院 + 等着"
 
 
-class NetWorld:
+class NetWorld(PipelineWorld):
     """The daemon's parts with the shipped rules and a classifier that rates everything 'below'."""
 
     def __init__(self, store: Store, clock: FakeClock) -> None:
-        self.store, self.clock = store, clock
-        self.wechat = FakeWeChat()
-        self.groups = {"duty": FakeGroup(), "nanshan": FakeGroup()}
-        self.poller = Poller(store, lambda a: self.wechat, clock=clock, schedule=PollSchedule(fast_seconds=5))
-        self.pipeline = Pipeline(store, KeywordPredictor(), lambda: RULES, clock=clock)
-        self.sender = Sender(store, wechat=lambda a: self.wechat, groups=self.groups.get, clock=clock,
-                             replies_enabled=lambda: True)
-        self.book = CaseBook(store, CasePolicy())
-        store.watch_article("main", "100", 0, title="核酸检测结果查询")
-
-    def cycle(self) -> None:
-        self.poller.poll_due()
-        while self.pipeline.process_pending():
-            pass
-        self.sender.drain()
-        self.clock.advance(6)
+        super().__init__(store, clock, rules=RULES, title="核酸检测结果查询")
 
 
 @pytest.fixture
