@@ -12,6 +12,10 @@ from sqlite_utils import Database
 
 from bot.store import Store
 
+# the key starts with the parameter: exact and case-sensitive on both engines (LIKE is not),
+# with no integer parameter for PostgreSQL to guess the type of
+_STARTS_WITH = "substr(key, 1, length(?)) = ?"
+
 
 def get(db: Database, key: str) -> dict[str, Any] | None:
     """The counter's failures, blocked_until and updated_at, or None."""
@@ -41,15 +45,14 @@ def take_back_one(db: Database, key: str) -> None:
 
 def remove_prefix(db: Database, prefix: str) -> int:
     """Delete every counter whose key starts with ``prefix``; returns how many."""
-    cur = db.execute("DELETE FROM login_throttle WHERE substr(key, 1, ?) = ?",
-                     [len(prefix), prefix])
+    cur = db.execute(f"DELETE FROM login_throttle WHERE {_STARTS_WITH}", [prefix, prefix])
     return int(cur.rowcount)
 
 
 def latest_block(store: Store, prefix: str) -> str | None:
     """The latest ``blocked_until`` of the counters whose key starts with ``prefix``."""
-    rows = store.query("SELECT max(blocked_until) AS until FROM login_throttle "
-                       "WHERE substr(key, 1, ?) = ?", [len(prefix), prefix])
+    rows = store.query(f"SELECT max(blocked_until) AS until FROM login_throttle "
+                       f"WHERE {_STARTS_WITH}", [prefix, prefix])
     return rows[0]["until"] if rows else None
 
 
