@@ -428,6 +428,14 @@ def render_slices(report: dict[str, Any]) -> str:
             cells = [None] * 5
         lines.append(f"{name[:24]:24}{e['n']:>6}{e['urgent']:>7}"
                      + "".join(f"{f(c):>7}" for c in cells) + f"{f(e['ece']):>7}")
+    negatives = [(name, e) for name, e in report["sets"].items()
+                 if "skipped" not in e and e["urgent"] == 0]
+    if negatives:
+        lines += ["", "not-urgent sets (a public reply is an `auto`):"]
+        for name, e in negatives:
+            lines.append(f"  {name[:30]:30} n {e['n']:>5}  at review {e['at_review']:>4} "
+                         f"({e['share_review']:.3f})  at auto {e['at_auto']:>4} "
+                         f"({e['share_auto']:.3f})")
     for name, e in report["sets"].items():
         if "rows" in e:
             lines += ["", f"{name}, one by one:"]

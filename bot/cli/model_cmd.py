@@ -351,6 +351,10 @@ def _eval_slices(test_file: Path | None, real_file: Path | None, weibo_file: Pat
         EvalSet("real requests", real_file or _shared_file("real-requests.jsonl"),
                 must_reach_auto=REAL_MUST_REACH_AUTO),
         EvalSet("weibo-dev", weibo_file or _shared_file("weibo-dev.jsonl")),
+        EvalSet("real news, dev", DATA_DIR / "eval" / "real-news-dev.jsonl"),
+        EvalSet("real news, held out", DATA_DIR / "eval" / "real-news-heldout.jsonl"),
+        EvalSet("real help, dev", DATA_DIR / "eval" / "real-help-dev.jsonl"),
+        EvalSet("real help, held out", DATA_DIR / "eval" / "real-help-heldout.jsonl"),
     ]
     with _plain_errors():
         model = load_model(model_path)
