@@ -22,6 +22,7 @@ from classifiers.baseline import KeywordBaseline
 from classifiers.calibration import expected_calibration_error, reliability_bins
 from classifiers.dataset import Example, read_jsonl
 from classifiers.metrics import (
+    TARGETS,
     Labels,
     Scores,
     at_threshold,
@@ -208,9 +209,11 @@ def render(report: dict[str, Any]) -> str:
         lines += ["", f"expected calibration error (10 bins) {report['calibration']['ece']:.4f}"]
     lines += [
         "",
-        "targets: review recall ≥ 0.97 with precision ≥ 0.70: "
+        f"targets: review recall ≥ {TARGETS['review']['min_recall']:g} with precision ≥ "
+        f"{TARGETS['review']['min_precision']:.2f}: "
         + ("met" if t["review"] else "NOT met")
-        + "; auto precision ≥ 0.95 with recall ≥ 0.75: "
+        + f"; auto precision ≥ {TARGETS['auto']['min_precision']:g} with recall ≥ "
+        f"{TARGETS['auto']['min_recall']:g}: "
         + ("met" if t["auto"] else "NOT met"),
     ]
     if report.get("by_tag"):
