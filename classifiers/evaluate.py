@@ -22,6 +22,7 @@ from classifiers.baseline import KeywordBaseline
 from classifiers.calibration import expected_calibration_error, reliability_bins
 from classifiers.dataset import Example, read_jsonl
 from classifiers.metrics import (
+    TARGETS,
     Labels,
     Scores,
     at_threshold,
@@ -208,9 +209,11 @@ def render(report: dict[str, Any]) -> str:
         lines += ["", f"expected calibration error (10 bins) {report['calibration']['ece']:.4f}"]
     lines += [
         "",
-        "targets: review recall ≥ 0.97 with precision ≥ 0.70: "
+        f"targets: review recall ≥ {TARGETS['review']['min_recall']:g} with precision ≥ "
+        f"{TARGETS['review']['min_precision']:.2f}: "
         + ("met" if t["review"] else "NOT met")
-        + "; auto precision ≥ 0.95 with recall ≥ 0.75: "
+        + f"; auto precision ≥ {TARGETS['auto']['min_precision']:g} with recall ≥ "
+        f"{TARGETS['auto']['min_recall']:g}: "
         + ("met" if t["auto"] else "NOT met"),
     ]
     if report.get("by_tag"):
@@ -428,6 +431,14 @@ def render_slices(report: dict[str, Any]) -> str:
             cells = [None] * 5
         lines.append(f"{name[:24]:24}{e['n']:>6}{e['urgent']:>7}"
                      + "".join(f"{f(c):>7}" for c in cells) + f"{f(e['ece']):>7}")
+    negatives = [(name, e) for name, e in report["sets"].items()
+                 if "skipped" not in e and e["urgent"] == 0]
+    if negatives:
+        lines += ["", "not-urgent sets (a public reply is an `auto`):"]
+        for name, e in negatives:
+            lines.append(f"  {name[:30]:30} n {e['n']:>5}  at review {e['at_review']:>4} "
+                         f"({e['share_review']:.3f})  at auto {e['at_auto']:>4} "
+                         f"({e['share_auto']:.3f})")
     for name, e in report["sets"].items():
         if "rows" in e:
             lines += ["", f"{name}, one by one:"]

@@ -15,7 +15,7 @@ from bot.errors import ModelError
 from classifiers.calibration import WriterCalibratedClassifier
 from classifiers.explain import Explainer, feature_names
 from classifiers.prediction import Prediction, band_for
-from classifiers.voice import CAP_REASON, NO_CAP
+from classifiers.voice import CAP_REASON, NEWS_CAP_REASON, NO_CAP, reads_as_news
 
 
 def linear_coef(
@@ -111,7 +111,7 @@ class UrgencyModel:
         x = self._features.transform(clean)
         scores = np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
         voice = self._voice(x)
-        return scores, voice, self._capped(scores, voice)
+        return scores, voice, self._capped(scores, voice, clean)
 
     def _voice(self, x: Any) -> np.ndarray | None:
         """The voice head's probability (what its ``predict_proba(x)[:, 1]`` gives)."""
@@ -120,10 +120,17 @@ class UrgencyModel:
         z = np.asarray(x @ self._voice_w).ravel() + self._voice_b
         return np.asarray(expit(z), dtype=float)
 
-    def _capped(self, scores: np.ndarray, voice: np.ndarray | None) -> np.ndarray:
+    def _capped(self, scores: np.ndarray, voice: np.ndarray | None,
+                texts: Sequence[str]) -> np.ndarray:
+        """Held at ``review`` although the score reaches ``auto``: the voice head reads a report,
+        or the text carries the press's own words and none of the writer's (no head needed)."""
+        at_auto = scores >= self.thresholds["auto"]
+        news = np.fromiter((bool(a) and reads_as_news(t) for a, t in zip(at_auto, texts,
+                                                                          strict=True)),
+                           dtype=bool, count=len(scores))
         if voice is None:
-            return np.zeros(len(scores), dtype=bool)
-        return (scores >= self.thresholds["auto"]) & (voice >= self.voice_cut)
+            return news
+        return (at_auto & (voice >= self.voice_cut)) | news
 
     def predict(self, text: str) -> Prediction:
         """Score, band, category and explanation of one comment."""
@@ -142,7 +149,7 @@ class UrgencyModel:
         x = self._features.transform(clean)
         scores = np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
         voice = self._voice(x)
-        capped = self._capped(scores, voice)
+        capped = self._capped(scores, voice, clean)
         cat_proba = self.category_model.predict_proba(x)
         classes = self.categories
         terms = self._explain().many(x.tocsr())
@@ -159,10 +166,15 @@ class UrgencyModel:
                     top_terms=terms[i],
                     model_version=self.version,
                     voice=None if voice is None else float(voice[i]),
-                    capped=CAP_REASON if capped[i] else "",
+                    capped=self._cap_reason(voice, i) if capped[i] else "",
                 )
             )
         return preds
+
+    def _cap_reason(self, voice: np.ndarray | None, i: int) -> str:
+        if voice is not None and voice[i] >= self.voice_cut:
+            return CAP_REASON
+        return NEWS_CAP_REASON
 
     def __repr__(self) -> str:
         return (f"UrgencyModel(version={self.version!r}, thresholds={self.thresholds}, "

@@ -11,9 +11,12 @@ linear model can weigh them against each other:
 * groups (``log1p(count)``): a person or condition at risk, care blocked or late, a question
   frame, the writer's own voice (我/俺/本人), family (老婆/我妈/父亲), the reported voice of
   news and retellings (据报道, 记者, 化名, 一名/某孕妇, "X表示", 通报, 截至, dates as subjects),
-  onlookers' commentary (看到/听说/热搜), resolved or thanks;
+  onlookers' commentary (看到/听说/热搜), resolved or thanks, stated urgency (很急/急用/等不了;
+  not 急诊/急性/急救) and a care setting (医院/住院/手术/科室/医生);
 * interactions (0/1): the critical situation (at risk × blocked) together with each voice,
-  so "critical + question" and "critical + reported" get weights of their own;
+  so "critical + question" and "critical + reported" get weights of their own; and stated
+  urgency × a care setting × a plea or question ("医院开的检查，能不能优先，真的急"), for the
+  follow-up comment that names no patient because the writer said it before;
 * quotes: the question frame and the first person are read outside “…”/「…」 (inside, they
   are someone else's words), and a critical situation inside quotes is a feature of its own.
 
@@ -89,6 +92,18 @@ RESOLVED: tuple[str, ...] = (
     "入院了", "已入院", "已经入院", "已经住", "已经出", "没事了", "出院", "后来", "那年",
     "那时候", "当时", "去年", "还好", "好在", "后怕", "已落实", "已上报", "接走", "送走",
 )
+# The writer says it is urgent (bare 急, but not 急诊/急性/急救: those name a service or a condition).
+URGENCY: tuple[str, ...] = (
+    "着急", "很急", "挺急", "好急", "太急", "急用", "急需", "急死", "急急", "等不了", "等不及",
+    "来不及", "火急", "尽快", "赶紧", "刻不容缓", "救命", "十万火急", "急得", "急坏",
+)
+_BARE_URGENT = r"急(?![诊性救躁])"
+# Care waiting on it: a hospital, a ward, a department, a doctor, a procedure.
+CARE: tuple[str, ...] = (
+    "医院", "住院", "入院", "手术", "病房", "急诊", "门诊", "科室", "医生", "大夫", "产检",
+    "检验科", "就诊", "看病", "治疗", "复查", "收治", "床位", "转院", "抢救", "院里", "病区",
+    "医嘱", "主任", "护士",
+)
 PLEA: tuple[str, ...] = (
     *LEXICON_GROUPS["plea"], "急", "紧急", "恳请", "打扰", "冒昧", "麻烦", "劳烦", "望", "盼",
     "请帮",
@@ -104,6 +119,8 @@ LABELS: dict[str, str] = {
     "commentary": "〔旁观评论〕",
     "resolved": "〔已解决/后来〕",
     "plea": "〔求助/恳请〕",
+    "urgency": "〔说很急〕",
+    "care": "〔就医场景〕",
     "critical": "〔危重×受阻〕",
     "critical_question": "〔危重×受阻×提问〕",
     "critical_own": "〔危重×受阻×本人或家人〕",
@@ -114,6 +131,7 @@ LABELS: dict[str, str] = {
     "reported_not_own": "〔报道口吻，无第一人称〕",
     "plea_reported": "〔求助×报道口吻〕",
     "critical_quoted": "〔引号里的危重处境〕",
+    "urgent_care_plea": "〔说很急×就医场景×求助或提问〕",
 }
 _GROUPS: dict[str, re.Pattern[str]] = {
     "at_risk": compile_group(AT_RISK),
@@ -125,10 +143,12 @@ _GROUPS: dict[str, re.Pattern[str]] = {
     "commentary": compile_group(COMMENTARY),
     "resolved": compile_group(RESOLVED),
     "plea": compile_group(PLEA),
+    "urgency": re.compile(compile_group(URGENCY).pattern + "|" + _BARE_URGENT),
+    "care": compile_group(CARE),
 }
 # Someone else's words: “…” and 「…」 (the writer quoting a post, a patient, an official).
 _QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
-_VOICE = ("question", "first_person", "family", "plea")
+_VOICE = ("question", "first_person", "family", "plea", "urgency")
 N_FEATURES = len(LABELS)
 
 
@@ -159,6 +179,7 @@ def situation_row(text: str) -> list[float]:
         float(reported and c["first_person"] == 0),
         float(reported and c["plea"] > 0),
         float(critical_quoted),
+        float(c["urgency"] > 0 and c["care"] > 0 and (c["plea"] > 0 or c["question"] > 0)),
     ]
     return values
 

@@ -337,6 +337,21 @@ def _rounds_1_to_3(test_path: Path) -> Any:
     return EvalSet(name, test_path, rows=[r for r in rows if writer_of(r.id) in ROUND_3_WRITERS])
 
 
+def _test_split_sets(test_path: Path) -> list[Any]:
+    """The test split's authored comments, and apart from them its real ones (tag ``real``)."""
+    from classifiers.dataset import read_jsonl
+    from classifiers.evaluate import EvalSet
+
+    if not test_path.is_file():
+        return [EvalSet("authored test", test_path)]
+    rows, _ = read_jsonl(test_path)
+    real = [r for r in rows if "real" in r.tags]
+    sets = [EvalSet("authored test", test_path, rows=[r for r in rows if "real" not in r.tags])]
+    if real:
+        sets.append(EvalSet("test split, real text", test_path, rows=real))
+    return sets
+
+
 def _eval_slices(test_file: Path | None, real_file: Path | None, weibo_file: Path | None,
                  model_path: Path | None, out_dir: Path | None, batch_size: int) -> None:
     from classifiers import load_model
@@ -346,11 +361,15 @@ def _eval_slices(test_file: Path | None, real_file: Path | None, weibo_file: Pat
 
     test_path = test_file or DATA_DIR / "test.jsonl"
     sets = [
-        EvalSet("authored test", test_path),
+        *_test_split_sets(test_path),
         _rounds_1_to_3(test_path),
         EvalSet("real requests", real_file or _shared_file("real-requests.jsonl"),
                 must_reach_auto=REAL_MUST_REACH_AUTO),
         EvalSet("weibo-dev", weibo_file or _shared_file("weibo-dev.jsonl")),
+        EvalSet("real news, dev", DATA_DIR / "eval" / "real-news-dev.jsonl"),
+        EvalSet("real news, held out", DATA_DIR / "eval" / "real-news-heldout.jsonl"),
+        EvalSet("real help, dev", DATA_DIR / "eval" / "real-help-dev.jsonl"),
+        EvalSet("real help, held out", DATA_DIR / "eval" / "real-help-heldout.jsonl"),
     ]
     with _plain_errors():
         model = load_model(model_path)

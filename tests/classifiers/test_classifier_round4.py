@@ -227,7 +227,11 @@ def test_eval_command_prints_slices_and_writes_the_diagram(tiny_path: Path,
     assert "real requests" in res.stdout and "skipped" in res.stdout and "ECE" in res.stdout
     report = json.loads((out / "slices.json").read_text("utf-8"))
     assert set(report["sets"]) == {"authored test", "authored test, a–i", "real requests",
-                                   "weibo-dev"}
+                                   "weibo-dev", "real news, dev", "real news, held out",
+                                   "real help, dev", "real help, held out"}
+    # the real news sets hold only not-urgent sentences: their share at auto is a public reply
+    assert report["sets"]["real news, held out"]["urgent"] == 0
+    assert "not-urgent sets (a public reply is an `auto`)" in res.stdout
     assert "skipped" in report["sets"]["authored test, a–i"]  # fixture ids are not a–i
     assert "_scores" not in report["sets"]["authored test"]
     assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG"

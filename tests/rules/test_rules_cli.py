@@ -136,7 +136,9 @@ def test_diff_shows_what_an_edit_changes(tmp_path: Path) -> None:
     old = REPO / "rules.yaml"
     new = tmp_path / "new.yaml"
     new.write_text(old.read_text(encoding="utf-8").replace('text: "电话发我"', 'text: "请把电话发我"')
-                   .replace("      band: review\n", "      band: review\n      min_score: 0.8\n"), encoding="utf-8")
+                   .replace("  - name: urgent_review\n    when:\n      band: review\n",
+                            "  - name: urgent_review\n    when:\n      band: review\n"
+                            "      min_score: 0.8\n"), encoding="utf-8")
     data = _jsonl(tmp_path, [
         {"id": "a", "text": "很急", "band": "auto"},
         {"id": "r", "text": "可能要住院", "band": "review", "score": 0.6},
