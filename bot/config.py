@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases import CasePolicy, Deadlines
+from bot.cluster import ClusterConfig
 from bot.errors import ConfigError, InputError, Problem
 from bot.limits import read_file
 from bot.poller import PollSchedule
@@ -114,6 +115,7 @@ class Config:
     log_retention: int = 10
     briefing: BriefingConfig = BriefingConfig()
     spikes_check_seconds: float = 60.0
+    cluster: ClusterConfig | None = None  # [cluster]: one of several replicas (issue 15)
 
 
 def poll_lag_limit(config: Config) -> float:
@@ -147,6 +149,7 @@ _SCHEMA: dict[str, Any] = {
                   "contact_days_after_resolution": "pos",
                   "purge_every_minutes": "pos"},
     "log": {"file": str, "level": str, "rotation": str, "retention": int},
+    "cluster": {"replica_id": str, "lease_seconds": "pos", "claim_seconds": "pos"},
     "accounts": list,
 }
 _ACCOUNT_KEYS = {"name": str, "base_url": str, "appid": str, "secret": str,
@@ -359,6 +362,7 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
     if base_url and not re.match(r"^https?://[^\s/]+", base_url):
         checker.add("web.base_url", f"must start with https:// or http://, got {base_url!r}")
     keep = _section(data, "retention")
+    cluster = _cluster(data, env, checker)
 
     if checker.problems:
         raise ConfigError(checker.problems)
@@ -415,7 +419,27 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         log_retention=int(log.get("retention", 10)),
         briefing=briefing,
         spikes_check_seconds=float(_section(data, "rules").get("spikes_check_seconds", 60.0)),
+        cluster=cluster,
     )
+
+
+def _cluster(data: dict[str, Any], env: dict[str, str], checker: _Checker) -> ClusterConfig | None:
+    """``[cluster]`` (or ``DIANHUA_REPLICA_ID``) turns replica mode on; None otherwise."""
+    if "cluster" not in data and not env.get("DIANHUA_REPLICA_ID"):
+        return None
+    section = _section(data, "cluster")
+    lease = section.get("lease_seconds", 15.0)
+    claim = section.get("claim_seconds", 60.0)
+    if isinstance(lease, int | float) and not isinstance(lease, bool) and 0 < lease < 1:
+        checker.add("cluster.lease_seconds", f"must be at least 1 (renewed every third), got {lease}")
+    rid = env.get("DIANHUA_REPLICA_ID") or str(section.get("replica_id", ""))
+    if rid and not re.fullmatch(r"[\w.:@-]{1,100}", rid):
+        checker.add("cluster.replica_id", "letters, digits and . : @ - _ only (at most 100), "
+                    f"got {rid!r}")
+    try:
+        return ClusterConfig(replica_id=rid, lease_seconds=float(lease), claim_seconds=float(claim))
+    except (TypeError, ValueError):
+        return None
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:

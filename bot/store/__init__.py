@@ -332,6 +332,20 @@ def m012b_comment_time_index(db: Database) -> None:
     db.table("comments").create_index(["create_time"], if_not_exists=True)
 
 
+@MIGRATIONS()
+def m014_replica_leases(db: Database) -> None:
+    """Issue 15: time-limited leases shared by replicas, and outbox row claims (portable SQL)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL DEFAULT '',"
+        " expires_at TEXT NOT NULL DEFAULT '', acquired_at TEXT, renewed_at TEXT)"
+    )
+    columns = {c.name for c in db.table("outbox").columns}
+    if "claimed_by" not in columns:
+        db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    if "claim_until" not in columns:
+        db.execute("ALTER TABLE outbox ADD COLUMN claim_until TEXT")
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 
