@@ -35,8 +35,7 @@ from datetime import datetime, timedelta
 from loguru import logger
 
 from bot.clock import Clock, utcnow
-from bot.store import Store
-from bot.store import leases
+from bot.store import Store, leases
 
 SCHEDULER = "cluster:scheduler"
 ACCOUNT = "account:"
@@ -116,7 +115,7 @@ class Cluster:
             taken = leases.live(self.store, ACCOUNT, now)
             free = [a for a in self.accounts if ACCOUNT + a not in taken]
             self._rng.shuffle(free)
-            got = []
+            got: list[str] = []
             for account in free:
                 if len(mine) + len(got) >= share:
                     break

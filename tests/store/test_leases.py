@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cluster import SCHEDULER, Cluster
-from bot.store import Store
-from bot.store import leases
+from bot.store import Store, leases
 
 
 class Clock:
