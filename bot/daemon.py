@@ -18,6 +18,7 @@ from loguru import logger
 
 from bot.cases import CaseBook, enqueue
 from bot.clock import SHANGHAI, Clock, from_unix, utcnow
+from bot.cluster import Cluster
 from bot.config import Config
 from bot.errors import ApiError, DianhuaError
 from bot.lease import DatabaseLease
@@ -26,7 +27,7 @@ from bot.pipeline import Outcome, Pipeline, Predictor
 from bot.poller import Poller
 from bot.scheduler import Job, Scheduler
 from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
-from bot.store import Store
+from bot.store import Store, claims
 
 DISCOVER_PAGES = 5
 
@@ -42,8 +43,11 @@ class Daemon:
         on_outcome: Callable[[Outcome, dict[str, Any]], None] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        # one daemon per database: a second one stops here, before it opens or polls anything
-        self.lease = DatabaseLease(config.db).acquire()
+        # one daemon per database: a second one stops here, before it opens or polls anything.
+        # Replicas ([cluster]) share one database on purpose: leases in it share the work.
+        self.lease = DatabaseLease(config.db)
+        if config.cluster is None:
+            self.lease.acquire()
         try:
             self._build(config, clock, model, transport, on_outcome, sleep)
         except BaseException:
@@ -66,6 +70,11 @@ class Daemon:
         self.config = config
         self.clock = clock
         self.store = Store(config.db, clock=clock)
+        self.cluster: Cluster | None = None
+        if config.cluster is not None:
+            self.cluster = Cluster(self.store, [acc.name for acc in config.accounts],
+                                   replica_id=config.cluster.resolved_id(),
+                                   lease_seconds=config.cluster.lease_seconds, clock=clock)
         self.cases = CaseBook(self.store, config.cases)
         from bot.model_holder import ModelHolder
 
@@ -109,11 +118,13 @@ class Daemon:
         self.pipeline = Pipeline(
             self.store, self.models, lambda: self.rules.current, clock=clock,
             duty_group=config.cases.duty_group, on_outcome=self._on_outcome,
+            pending=self._own_pending if self.cluster is not None else None,
         )
         self.poller = Poller(
             self.store, self.clients.get, schedule=config.polling, clock=clock,
             on_poll=self._on_poll, on_error=self._on_api_error,
             probe_seconds=config.quota_probe_minutes * 60, on_pause=self._on_pause,
+            accounts=self.cluster.held_accounts if self.cluster is not None else None,
         )
         self.sender = Sender(
             self.store,
@@ -127,6 +138,8 @@ class Daemon:
             on_sent=self._on_sent,
             on_error=self._on_api_error,
             case_url=self._case_url if config.web_base_url else None,
+            replica=self.cluster.id if self.cluster is not None else None,
+            claim_seconds=config.cluster.claim_seconds if config.cluster is not None else 60.0,
         )
         self.inbox, self.push = _push_endpoint(config, self.store, clock, self.metrics)
         from bot.alerts import SpikeJob
@@ -146,8 +159,24 @@ class Daemon:
             for art in acc.articles:
                 self.store.watch_article(acc.name, art.msg_data_id, art.index, title=art.title)
 
+    def runs_cluster_jobs(self) -> bool:
+        """Whether the once-per-cluster jobs run here: always without [cluster]; with it, only
+        on the replica holding the ``cluster:scheduler`` lease."""
+        return self.cluster is None or self.cluster.is_scheduler()
+
+    def beat(self) -> None:
+        """Replica mode: renew and rebalance the leases (see bot/cluster.py)."""
+        if self.cluster is not None:
+            self.cluster.beat()
+
+    def _own_pending(self, limit: int) -> list[dict[str, Any]]:
+        assert self.cluster is not None
+        return claims.pending_for(self.store, self.cluster.held_accounts(), limit)
+
     def discover(self) -> int:
         """Find articles to watch through freepublish/batchget (and datacube, best effort)."""
+        if not self.runs_cluster_jobs():
+            return 0
         found = 0
         for acc in self.config.accounts:
             if not acc.discover:
@@ -195,13 +224,16 @@ class Daemon:
         return self.sender.drain(kinds=GROUP_LANE)
 
     def check_deadlines(self) -> None:
-        self.cases.check_deadlines(self.clock())
+        if self.runs_cluster_jobs():
+            self.cases.check_deadlines(self.clock())
 
     def check_spikes(self) -> None:
-        self.spikes.run()
+        if self.runs_cluster_jobs():
+            self.spikes.run()
 
     def send_briefing(self) -> None:
-        self.briefing.run()
+        if self.runs_cluster_jobs():
+            self.briefing.run()
 
     def reload_rules(self) -> None:
         # the holder logs each reload (and each refusal) once; here only the metric and heartbeat
@@ -237,7 +269,7 @@ class Daemon:
         """Follow the registry's live.json / shadow.json; score new comments in shadow."""
         self.models.check()
         shadow = self.models.shadow
-        if shadow is None:
+        if shadow is None or not self.runs_cluster_jobs():
             return
         version = self.models.shadow_version
         if version not in self._shadow_since:
@@ -256,12 +288,15 @@ class Daemon:
         """Apply the retention policy ([retention]); logs one line with the counts."""
         from bot.retention import purge
 
+        if not self.runs_cluster_jobs():
+            return
         c = self.config
         purge(self.store, c.retention, now=self.clock(), session_idle_minutes=c.web_idle_minutes,
               session_absolute_hours=c.web_absolute_hours)
 
     def tick(self) -> None:
         """One round of every job, in the foreground."""
+        self.beat()
         self.heartbeat()
         self.reload_rules()
         self.reload_model()
@@ -279,9 +314,14 @@ class Daemon:
         """
         c = self.config
         sock = self._bind_http() if c.http_enabled else None
+        cluster_jobs = []
+        if self.cluster is not None and c.cluster is not None:
+            self.cluster.beat()  # take a share of the accounts before the first poll
+            cluster_jobs = [Job("cluster", self.cluster.beat, c.cluster.beat_seconds)]
         self.discover()
         self._scheduler = Scheduler(
             [
+                *cluster_jobs,
                 Job("poll", self.poll, c.tick_seconds),
                 Job("send", self.send_public, c.tick_seconds),
                 Job("notify", self.send_groups, c.tick_seconds),
@@ -302,8 +342,10 @@ class Daemon:
             self._tell_duty_about_fallback()
         if sock is not None:
             self._start_http(sock)
-        logger.info("dianhua running: {} account(s), database {}, rules {}",
-                    len(self.clients), c.db, self.rules.current.version)
+        logger.info("dianhua running: {} account(s), database {}, rules {}{}",
+                    len(self.clients), c.db, self.rules.current.version,
+                    f", replica {self.cluster.id} ({len(self.cluster.held_accounts())} account(s) "
+                    f"here)" if self.cluster is not None else "")
 
     def stop(self) -> None:
         self._stop.set()
@@ -318,6 +360,12 @@ class Daemon:
         self.metrics.up.set(0)
         for client in self.clients.values():
             client.close()
+        if self.cluster is not None:
+            try:  # the others take over at their next beat instead of after a lease period
+                self.cluster.release()
+            except DianhuaError as exc:
+                logger.warning("could not give the leases back ({}); they expire by themselves",
+                               exc)
         self.lease.release()
         logger.info("dianhua stopped cleanly")
 
@@ -435,10 +483,11 @@ class Daemon:
         now = self.clock()
         watching = {r["account"] for r in self.store.query(
             "select distinct account from articles where active = 1")}
-        return {
+        mine = None if self.cluster is None else set(self.cluster.held_accounts())
+        return {  # a replica answers for the accounts it polls; the others are other replicas'
             name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
             if name in watching else 0.0
-            for name in self.clients
+            for name in self.clients if mine is None or name in mine
         }
 
     def health(self) -> dict[str, Any]:

@@ -62,8 +62,11 @@ class Pipeline:
         clock: Clock = utcnow,
         duty_group: str = "duty",
         on_outcome: Callable[[Outcome, dict[str, Any]], None] | None = None,
+        pending: Callable[[int], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.store = store
+        # replica mode: the new comments of this replica's accounts only (bot/cluster.py)
+        self.pending = pending or store.pending_comments
         self.model = model
         self.rules = rules
         self.clock = clock
@@ -100,7 +103,7 @@ class Pipeline:
                        "processed again in {:.0f}s (attempt {})", exc, delay, self.store_failures)
 
     def _process_batch(self, limit: int) -> int:
-        rows = self.store.pending_comments(limit)
+        rows = self.pending(limit)
         if not rows:
             return 0
         try:
@@ -195,8 +198,14 @@ class Pipeline:
         at = iso(now)
         case_id = open_case_id
         with self.store.transaction() as db:
-            state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
-            if state is None or state[0] != "new":
+            # the comment is claimed first, by a conditional update: of two replicas processing
+            # it at once, one changes the row; on PostgreSQL the other's UPDATE waits for that
+            # commit and then matches nothing (on SQLite the transactions do not overlap at all)
+            claimed = db.execute(
+                "update comments set state = 'processed' where id = ? and state = 'new'",
+                [row["id"]],
+            )
+            if claimed.rowcount != 1:
                 return None  # someone else processed it
             insert_row(
                 db,
@@ -299,7 +308,6 @@ class Pipeline:
                     params=_masked(params, keep_template=True),
                     at=at,
                 )
-            db.execute("update comments set state = 'processed' where id = ?", [row["id"]])
         logger.info(
             "comment {} score={:.2f} band={} rules={} case={}",
             row["id"],

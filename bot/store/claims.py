@@ -7,7 +7,8 @@ sender sees the status another replica left (``inflight`` after a death mid-send
 exactly-once protocol of ``bot/sender.py`` decides from there (look on the platform before
 replying again). The claim is dropped when the row is finished or put back for a retry.
 
-Also here: the new comments of the accounts a replica polls, for its pipeline.
+Also here: what one replica works on, the due articles and the new comments of the accounts
+whose leases it holds.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ def claimed(store: Store) -> list[dict[str, Any]]:
         "WHERE claimed_by IS NOT NULL ORDER BY id"))
 
 
+def due_articles_for(store: Store, now: datetime, accounts: Sequence[str],
+                     limit: int = 50) -> list[dict[str, Any]]:
+    """Articles of ``accounts`` only that are due for a poll, most overdue first."""
+    if not accounts:
+        return []
+    marks = ", ".join("?" for _ in accounts)
+    return list(store.query(
+        f"SELECT * FROM articles WHERE active = 1 AND next_poll_at <= ? AND account IN ({marks}) "
+        "ORDER BY next_poll_at LIMIT ?",
+        [iso(now), *accounts, limit],
+    ))
+
+
 def pending_for(store: Store, accounts: Sequence[str], limit: int = 200) -> list[dict[str, Any]]:
     """New comments of ``accounts`` only (a replica processes the accounts it polls)."""
     if not accounts:
@@ -86,4 +100,4 @@ def pending_for(store: Store, accounts: Sequence[str], limit: int = 200) -> list
     ))
 
 
-__all__ = ["claim", "claimed", "due_unclaimed", "pending_for", "unclaim"]
+__all__ = ["claim", "claimed", "due_articles_for", "due_unclaimed", "pending_for", "unclaim"]
