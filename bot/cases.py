@@ -23,12 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot import pii
 from bot.clock import iso, parse_iso
 from bot.errors import DianhuaError
-from bot.store import Store, dumps, insert_row
+from bot.store import Store, Transaction, dumps, insert_row
 from bot.workdays import add_working_time
 
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
@@ -105,7 +103,7 @@ class CasePolicy:
 
 
 def add_event(
-    db: Database,
+    db: Transaction,
     case_id: int,
     at: str,
     actor: str,
@@ -133,7 +131,7 @@ def add_event(
 
 
 def open_case(
-    db: Database,
+    db: Transaction,
     comment: dict[str, Any],
     *,
     at: str,
@@ -184,7 +182,7 @@ def open_case(
 
 
 def attach_comment(
-    db: Database,
+    db: Transaction,
     case_id: int,
     comment: dict[str, Any],
     *,
@@ -235,7 +233,7 @@ def _is_back(current: str, status: str) -> bool:
 
 
 def _move(
-    db: Database, case_id: int, current: str, status: str, *, at: str, actor: str, note: str
+    db: Transaction, case_id: int, current: str, status: str, *, at: str, actor: str, note: str
 ) -> None:
     updates: dict[str, Any] = {"status": status, "updated_at": at}
     col = _MILESTONES.get(status)
@@ -272,7 +270,7 @@ def status_name(status: str) -> str:
     return f"“{STATUS_LABELS.get(status, status)}”（{status}）"
 
 
-def write_label(db: Database, comment_id: str, *, urgent: bool | None, editor: str, at: str,
+def write_label(db: Transaction, comment_id: str, *, urgent: bool | None, editor: str, at: str,
                 category: str | None = None) -> None:
     """Upsert the editor's label for ``comment_id`` (inside the caller's transaction).
 
@@ -371,7 +369,7 @@ class CaseBook:
                 write_label(db, comment_id, urgent=False, editor=actor, at=at)
         return True
 
-    def _current(self, db: Database, case_id: int) -> str:
+    def _current(self, db: Transaction, case_id: int) -> str:
         row = db.execute("select status from cases where id = ?", [case_id]).fetchone()
         if row is None:
             raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
@@ -655,7 +653,7 @@ HANDOFF_TEMPLATE = (
 
 
 def enqueue(
-    db: Database,
+    db: Transaction,
     *,
     key: str,
     comment_id: str,

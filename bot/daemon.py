@@ -18,7 +18,7 @@ from loguru import logger
 
 from bot.cases import CaseBook, enqueue
 from bot.clock import SHANGHAI, Clock, from_unix, utcnow
-from bot.config import Config
+from bot.config import Config, store_target
 from bot.errors import ApiError, DianhuaError
 from bot.lease import DatabaseLease
 from bot.metrics import Metrics
@@ -65,7 +65,7 @@ class Daemon:
 
         self.config = config
         self.clock = clock
-        self.store = Store(config.db, clock=clock)
+        self.store = Store(store_target(config), clock=clock)
         self.cases = CaseBook(self.store, config.cases)
         from bot.model_holder import ModelHolder
 

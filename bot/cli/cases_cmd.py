@@ -14,6 +14,7 @@ from bot import pii
 from bot.cases import STATUS_LABELS, parse_status
 from bot.cli._common import config_option, load, plain_errors, utf8_text
 from bot.clock import SHANGHAI, beijing, parse_iso
+from bot.config import store_target
 
 
 def _book(config_path: Path | None, db: Path | None) -> Any:
@@ -21,7 +22,7 @@ def _book(config_path: Path | None, db: Path | None) -> Any:
     from bot.store import Store
 
     cfg = load(config_path)
-    return CaseBook(Store(db or cfg.db, must_exist=True), cfg.cases)
+    return CaseBook(Store(db or store_target(cfg), must_exist=True), cfg.cases)
 
 
 def _text_arg(value: str, what: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bot.cli._common import config_option, load, plain_errors
+from bot.config import store_target
 
 
 @click.command()
@@ -36,7 +37,7 @@ def purge(config_path: Path | None, db: Path | None, dry_run: bool, as_json: boo
         config = load(config_path)
         logs.setup(level="INFO", file=config.log_file, rotation=config.log_rotation,
                    retention=config.log_retention, stderr=False)
-        store = Store(db or config.db, must_exist=True)  # a wrong path purges nothing: say so
+        store = Store(db or store_target(config), must_exist=True)  # a wrong path purges nothing: say so
         try:
             report = run_purge(store, config.retention, dry_run=dry_run,
                                session_idle_minutes=config.web_idle_minutes,
