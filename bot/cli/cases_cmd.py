@@ -12,7 +12,7 @@ import click
 
 from bot import pii
 from bot.cases import STATUS_LABELS, parse_status
-from bot.cli._common import config_option, load, plain_errors, utf8_text
+from bot.cli._common import DB_HELP, DatabaseParam, config_option, load, plain_errors, utf8_text
 from bot.clock import SHANGHAI, beijing, parse_iso
 from bot.config import store_target
 
@@ -45,8 +45,8 @@ def _groups(config_path: Path | None) -> dict[str, str]:
     return out
 
 
-db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="SQLite file (default: from the configuration).")
+db_option = click.option("--db", type=DatabaseParam(), default=None,
+                         help=DB_HELP)
 
 
 def _left(due: Any) -> str:

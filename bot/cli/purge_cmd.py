@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import DB_HELP, DatabaseParam, config_option, load, plain_errors
 from bot.config import store_target
 
 
 @click.command()
 @config_option
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file (default: from the configuration).")
+@click.option("--db", type=DatabaseParam(), default=None,
+              help=DB_HELP)
 @click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="The counts as one JSON object.")
 def purge(config_path: Path | None, db: Path | None, dry_run: bool, as_json: bool) -> None:

@@ -7,12 +7,20 @@ from typing import Any
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors, stdin_line, utf8_text
+from bot.cli._common import (
+    DB_HELP,
+    DatabaseParam,
+    config_option,
+    load,
+    plain_errors,
+    stdin_line,
+    utf8_text,
+)
 from bot.clock import beijing
 from bot.config import store_target
 
-db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="SQLite file (default: from the configuration).")
+db_option = click.option("--db", type=DatabaseParam(), default=None,
+                         help=DB_HELP)
 
 
 @click.command()
