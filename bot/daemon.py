@@ -19,7 +19,7 @@ from loguru import logger
 from bot.cases import CaseBook, enqueue
 from bot.clock import SHANGHAI, Clock, from_unix, utcnow
 from bot.cluster import Cluster
-from bot.config import Config
+from bot.config import Config, store_target
 from bot.errors import ApiError, DianhuaError
 from bot.lease import DatabaseLease
 from bot.metrics import Metrics
@@ -28,6 +28,7 @@ from bot.poller import Poller
 from bot.scheduler import Job, Scheduler
 from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
 from bot.store import Store, claims
+from bot.store import articles as watched
 
 DISCOVER_PAGES = 5
 
@@ -69,7 +70,7 @@ class Daemon:
 
         self.config = config
         self.clock = clock
-        self.store = Store(config.db, clock=clock)
+        self.store = Store(store_target(config), clock=clock)
         self.cluster: Cluster | None = None
         if config.cluster is not None:
             self.cluster = Cluster(self.store, [acc.name for acc in config.accounts],
@@ -481,8 +482,7 @@ class Daemon:
     def _poll_lag(self) -> dict[str, float]:
         """Per account: seconds since a poll last succeeded (0 while it watches no article)."""
         now = self.clock()
-        watching = {r["account"] for r in self.store.query(
-            "select distinct account from articles where active = 1")}
+        watching = watched.watching_accounts(self.store)
         mine = None if self.cluster is None else set(self.cluster.held_accounts())
         return {  # a replica answers for the accounts it polls; the others are other replicas'
             name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
