@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -30,8 +29,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    s = Store(tmp_path / "d.db", clock=clock)
+def store(db_target: str, clock: Clock) -> Iterator[Store]:
+    s = Store(db_target, clock=clock)
     with s.transaction() as db:
         for i in range(3):
             enqueue(db, key=f"k{i}", comment_id=f"c{i}", case_id=None, account="main",

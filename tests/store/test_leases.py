@@ -3,8 +3,8 @@ injected clock: two holders, expiry, renewal, release, a dead holder's lease tak
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -29,8 +29,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Store:
-    s = Store(tmp_path / "d.db", clock=clock)
+def store(db_target: str, clock: Clock) -> Iterator[Store]:
+    s = Store(db_target, clock=clock)
     yield s
     s.close()
 
