@@ -1,5 +1,6 @@
 """Two replicas ([cluster]) on one database, over the real mock: each account is polled by one
-replica, a dead replica's accounts and outbox rows are taken over, a reply is posted once."""
+replica, a dead replica's accounts and outbox rows are taken over, a reply is posted once.
+On SQLite and on PostgreSQL (db_target)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ REPLY_PATH = "/cgi-bin/comment/reply/add"
 
 
 class Cluster2:
-    def __init__(self, tmp: Path, mock: MockServer, model: Any) -> None:
+    def __init__(self, tmp: Path, mock: MockServer, model: Any, target: str) -> None:
         self.mock, self.clock = mock, FakeClock()
         rules = tmp / "rules.yaml"
         shutil.copy(ROOT / "rules.yaml", rules)
@@ -38,7 +39,8 @@ class Cluster2:
         groups = {g: GroupConfig(key=f"k-{g}") for g in ("duty", "nanshan")}
         base = Config(accounts=accounts, db=tmp / "dianhua.db", rules=rules,
                       polling=PollSchedule(fast_seconds=1, normal_seconds=1, slow_seconds=1),
-                      wecom_base_url=mock.url, groups=groups, http_enabled=False, log_file=None)
+                      wecom_base_url=mock.url, groups=groups, http_enabled=False, log_file=None,
+                      db_url=target if target.startswith("postgresql") else "")
         self.daemons = {
             rid: Daemon(replace(base, cluster=ClusterConfig(replica_id=rid, lease_seconds=15,
                                                             claim_seconds=30)),
@@ -64,8 +66,8 @@ class Cluster2:
 
 
 @pytest.fixture
-def two(tmp_path: Path, mock: MockServer, model: Any) -> Iterator[Cluster2]:
-    c = Cluster2(tmp_path, mock, model)
+def two(tmp_path: Path, mock: MockServer, model: Any, db_target: str) -> Iterator[Cluster2]:
+    c = Cluster2(tmp_path, mock, model, db_target)
     yield c
     for d in c.daemons.values():
         d.shutdown()
