@@ -7,7 +7,10 @@ case-opening comment (0 duplicates), and every lease held by a live replica. The
 kills ``DIANHUA_TORTURE_REPLICA_KILLS`` times (default 8) over ``DIANHUA_TORTURE_COMMENTS``
 comments (default 300); its figures are in docs/reliability.md.
 
-The database is the SQLite file in WAL mode (several processes on one machine).
+Two databases: the SQLite file in WAL mode (several processes on one machine), and a
+PostgreSQL server of the test's own (``restartable_pg``) that is also stopped at once
+(``pg_ctl -m immediate``, as in a crash) and started again in the middle of the run: the
+replicas reconnect and nothing is lost.
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pg_server import PgServer
 
+from bot.errors import StoreError
 from bot.store import Store, leases
 from connectors.mock import MockServer
 
@@ -47,7 +53,7 @@ def _texts(n: int) -> list[str]:
     return [rows[i % len(rows)] + ("" if i < len(rows) else f" ({i})") for i in range(n)]
 
 
-def _configs(tmp: Path, url: str, articles: list[tuple[int, int]]) -> list[Path]:
+def _configs(tmp: Path, url: str, articles: list[tuple[int, int]], storage: str) -> list[Path]:
     accounts = "".join(
         f"""
 [[accounts]]
@@ -64,7 +70,7 @@ articles = [{{ msg_data_id = "{mid}", index = {idx} }}]
         path.write_text(
             accounts + f"""
 [storage]
-db = "{tmp / 'dianhua.db'}"
+{storage}
 
 [cluster]
 lease_seconds = {LEASE_SECONDS}
@@ -146,21 +152,24 @@ class Replicas:
                 proc.wait(timeout=30)
 
 
-def _busy(db: Path, expected: int) -> bool:
-    if not db.exists():
-        return True
-    store = Store(db)
+def _busy(db: str, expected: int) -> bool:
+    try:
+        store = Store(db, must_exist=True)
+    except StoreError:
+        return True  # not created yet, or the server is restarting
     try:
         q = store.query
         stored = q("select count(*) as n from comments")[0]["n"]
         pending = q("select (select count(*) from comments where state = 'new') + (select count(*)"
                     " from outbox where status in ('pending','inflight')) as n")[0]["n"]
         return bool(stored < expected or pending)
+    except StoreError:
+        return True
     finally:
         store.close()
 
 
-def _leases_settled(db: Path, live: set[str]) -> bool:
+def _leases_settled(db: str, live: set[str]) -> bool:
     store = Store(db)
     try:
         accounts = leases.live(store, "account:")
@@ -172,16 +181,28 @@ def _leases_settled(db: Path, live: set[str]) -> bool:
 
 
 def test_three_replicas_sigkilled_at_random_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "dianhua.db")
+    torture(tmp_path, db, f'db = "{db}"')
+
+
+def test_replicas_on_postgresql_survive_sigkills_and_a_server_restart(
+        tmp_path: Path, restartable_pg: PgServer) -> None:
+    torture(tmp_path, restartable_pg.url, f'url = "{restartable_pg.url}"',
+            restart=restartable_pg.restart)
+
+
+def torture(tmp_path: Path, db: str, storage: str,
+            restart: Callable[[], None] | None = None) -> None:
     kills = int(os.environ.get("DIANHUA_TORTURE_REPLICA_KILLS", "8"))
     total = int(os.environ.get("DIANHUA_TORTURE_COMMENTS", "300"))
     rnd = random.Random(int(os.environ.get("DIANHUA_TORTURE_SEED", "1")))
     mock = MockServer(tmp_path / "mock.db", token_ttl=20).start()
     articles = [mock.state.add_article(f"通知 {i}") for i in range(ACCOUNTS)]
     mock.faults.update({"error_rate": 0.05, "webhook_per_minute": None, "seed": 3})
-    replicas = Replicas(tmp_path, _configs(tmp_path, mock.url, articles))
+    replicas = Replicas(tmp_path, _configs(tmp_path, mock.url, articles, storage))
     stop = threading.Event()
-    db = tmp_path / "dianhua.db"
     started = time.monotonic()
+    restarts = 0
     try:
         texts = _texts(total)
 
@@ -197,8 +218,12 @@ def test_three_replicas_sigkilled_at_random_lose_and_duplicate_nothing(tmp_path:
             replicas.start(slot)
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
-        for _ in range(kills):
+        for k in range(kills):
             time.sleep(rnd.uniform(3.0, 6.0))  # start-up takes ~3 s: kills land everywhere
+            if restart is not None and k == kills // 2:
+                restart()  # the database server goes down and comes back, mid-stream
+                restarts += 1
+                continue
             slot = rnd.randrange(REPLICAS)
             replicas.kill(slot)
             replicas.start(slot)
@@ -253,7 +278,7 @@ def test_three_replicas_sigkilled_at_random_lose_and_duplicate_nothing(tmp_path:
     assert len(holders) == ACCOUNTS
     logs = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "log").glob("*"))
     assert "13800000000" not in logs
-    figures = {"kills": replicas.kills, "comments": total, "replies": len(replies),
+    figures = {"kills": replicas.kills, "db_restarts": restarts, "comments": total, "replies": len(replies),
                "cases": len(cases), "refused_as_already_replied": reply_errors.get("88005", 0),
                "seconds": round(elapsed, 1)}
     print("replica torture:", json.dumps(figures))
