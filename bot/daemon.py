@@ -344,7 +344,7 @@ class Daemon:
         if sock is not None:
             self._start_http(sock)
         logger.info("dianhua running: {} account(s), database {}, rules {}{}",
-                    len(self.clients), c.db, self.rules.current.version,
+                    len(self.clients), self.store.path, self.rules.current.version,
                     f", replica {self.cluster.id} ({len(self.cluster.held_accounts())} account(s) "
                     f"here)" if self.cluster is not None else "")
 
