@@ -146,7 +146,24 @@ def drained(store: Any, total: int) -> bool:
     return bool(done >= total and left == 0)
 
 
+def fresh_schema(db_url: str) -> str:
+    """``db_url`` on a new, empty schema of its own (each run starts from an empty database)."""
+    if not db_url:
+        return ""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f"create schema {schema}")
+    sep = "&" if "?" in db_url else "?"
+    return f"{db_url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
 def throughput(n: int, comments: int, lease: float, db_url: str) -> dict[str, Any]:
+    db_url = fresh_schema(db_url)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         mock = MockServer(tmp / "mock.db").start()
@@ -175,6 +192,7 @@ def throughput(n: int, comments: int, lease: float, db_url: str) -> dict[str, An
 
 
 def failover(lease: float, db_url: str) -> dict[str, Any]:
+    db_url = fresh_schema(db_url)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         mock = MockServer(tmp / "mock.db").start()

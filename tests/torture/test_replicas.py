@@ -109,24 +109,47 @@ level = "INFO"
 
 
 class Replicas:
-    """Up to three `dianhua run` processes, one per slot; SIGKILL and restart a slot."""
+    """Three `dianhua run` processes, one per slot; SIGKILL and restart a slot."""
 
     def __init__(self, tmp: Path, configs: list[Path]) -> None:
         self.tmp, self.configs = tmp, configs
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * len(configs)
+        self.runs_before = [0] * len(configs)
         self.kills = 0
+        self.kills_running = 0  # of a replica past start-up (polling, sending, holding leases)
+
+    def _runs(self, slot: int) -> int:
+        path = self.tmp / f"stderr-{slot}.log"
+        return path.read_text(encoding="utf-8", errors="replace").count("dianhua running") \
+            if path.exists() else 0
 
     def start(self, slot: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIANHUA_")}
+        self.runs_before[slot] = self._runs(slot)
         self.procs[slot] = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "run", "--config", str(self.configs[slot])],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             stderr=open(self.tmp / f"stderr-{slot}.log", "ab"),  # noqa: SIM115
         )
 
+    def running(self, slot: int) -> bool:
+        """The slot's current process got past start-up ("dianhua running")."""
+        proc = self.procs[slot]
+        return proc is not None and proc.poll() is None and self._runs(slot) > self.runs_before[slot]
+
+    def wait_running(self, at_least: int = 1, limit: float = 90) -> list[int]:
+        """The slots running now, waiting (up to ``limit`` s) until ``at_least`` are."""
+        deadline = time.monotonic() + limit
+        while True:
+            up = [s for s in range(len(self.procs)) if self.running(s)]
+            if len(up) >= at_least or time.monotonic() > deadline:
+                return up
+            time.sleep(0.2)
+
     def kill(self, slot: int) -> None:
         proc = self.procs[slot]
         if proc is not None:
+            self.kills_running += int(self.running(slot))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             self.kills += 1
@@ -205,26 +228,29 @@ def torture(tmp_path: Path, db: str, storage: str,
     restarts = 0
     try:
         texts = _texts(total)
+        feed_seconds = kills * 3.0
 
         def feed() -> None:  # a steady stream over the whole killing period
-            pause = (kills * 4.5) / total
             for i, text in enumerate(texts):
                 if stop.is_set():
                     return
                 mock.state.add_comment(*articles[i % ACCOUNTS], f"o_{i}", text)
-                time.sleep(pause)
+                time.sleep(feed_seconds / total)
 
         for slot in range(REPLICAS):
             replicas.start(slot)
+        replicas.wait_running(REPLICAS)  # then the stream starts, and the killing
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
         for k in range(kills):
-            time.sleep(rnd.uniform(3.0, 6.0))  # start-up takes ~3 s: kills land everywhere
+            # most kills hit a replica at work (polling, sending, holding leases) while another
+            # one runs to take over; a few hit one still starting (start-up takes seconds)
+            up = replicas.wait_running(2)
+            slot = rnd.choice(up) if up and rnd.random() < 0.8 else rnd.randrange(REPLICAS)
+            time.sleep(rnd.uniform(1.0, 4.0))
             if restart is not None and k == kills // 2:
                 restart()  # the database server goes down and comes back, mid-stream
                 restarts += 1
-                continue
-            slot = rnd.randrange(REPLICAS)
             replicas.kill(slot)
             replicas.start(slot)
         feeder.join(timeout=120)
@@ -232,10 +258,13 @@ def torture(tmp_path: Path, db: str, storage: str,
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _busy(db, total):
             time.sleep(0.5)
+        while time.monotonic() < deadline and not all(map(replicas.running, range(REPLICAS))):
+            time.sleep(0.2)
         live = replicas.ids()
         while time.monotonic() < deadline and not _leases_settled(db, live):
             time.sleep(0.5)
         assert _leases_settled(db, live), "every lease held by a live replica"
+        assert replicas.kills_running >= kills // 2, "the kills hit replicas at work"
         assert replicas.stop_all() == [0] * REPLICAS, "SIGTERM must exit cleanly"
     finally:
         stop.set()
@@ -278,7 +307,8 @@ def torture(tmp_path: Path, db: str, storage: str,
     assert len(holders) == ACCOUNTS
     logs = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "log").glob("*"))
     assert "13800000000" not in logs
-    figures = {"kills": replicas.kills, "db_restarts": restarts, "comments": total, "replies": len(replies),
+    figures = {"kills": replicas.kills, "kills_of_running": replicas.kills_running,
+               "db_restarts": restarts, "comments": total, "replies": len(replies),
                "cases": len(cases), "refused_as_already_replied": reply_errors.get("88005", 0),
                "seconds": round(elapsed, 1)}
     print("replica torture:", json.dumps(figures))
