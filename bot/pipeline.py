@@ -154,13 +154,12 @@ class Pipeline:
         at = iso(self.clock())
         case_id = None
         with self.store.transaction() as db:
-            if processing.comment_state(db, row["id"]) != "new":
-                return
+            if not processing.claim_new_comment(db, row["id"], "error"):
+                return  # another replica got to it first
             case_id = open_case(db, row, at=at, priority="P2", status="review",
                                 route=self.duty_group,
                                 note=f"automatic processing failed ({type(exc).__name__}); "
                                      "please read it")
-            processing.set_comment_state(db, row["id"], "error")
         logger.opt(exception=exc).error(
             "comment {} could not be processed ({}, twice); opened review case #{} for an editor",
             row["id"], type(exc).__name__, case_id,

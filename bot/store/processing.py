@@ -37,13 +37,13 @@ def comment_state(db: Transaction, comment_id: str) -> str | None:
     return str(rows[0]["state"]) if rows else None
 
 
-def claim_new_comment(db: Transaction, comment_id: str) -> bool:
-    """Mark a ``new`` comment ``processed`` first thing in its transaction; False when it is not
+def claim_new_comment(db: Transaction, comment_id: str, state: str = "processed") -> bool:
+    """Move a ``new`` comment to ``state`` first thing in its transaction; False when it is not
     new any more. Of two replicas processing it at once one wins: on PostgreSQL the other's
     UPDATE waits for the winner's commit and then matches nothing; on SQLite the two
     transactions never overlap."""
-    cur = db.execute("UPDATE comments SET state = 'processed' WHERE id = ? AND state = 'new'",
-                     [comment_id])
+    cur = db.execute("UPDATE comments SET state = ? WHERE id = ? AND state = 'new'",
+                     [state, comment_id])
     return int(cur.rowcount) == 1
 
 
