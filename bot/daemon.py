@@ -100,10 +100,13 @@ class Daemon:
         # a file whose examples fail is refused, at start-up too (docs/rules.md)
         self.rules = RulesHolder(config.rules, clock=clock, predict=self._predict_example)
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+        # Replicas share each account's access token through stable_token: with cgi-bin/token
+        # every replica's fetch would retire the others' tokens (40001 over and over).
+        stable = config.cluster is not None
         self.clients = {
             acc.name: WeChatClient(
                 acc.appid, acc.secret, base_url=acc.base_url, transport=transport,
-                use_stable_token=acc.use_stable_token, **extra,
+                use_stable_token=acc.use_stable_token or stable, **extra,
             )
             for acc in config.accounts
         }

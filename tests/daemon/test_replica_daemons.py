@@ -91,6 +91,10 @@ def test_accounts_are_shared_and_each_comment_answered_once(two: Cluster2) -> No
         mine = {a.removeprefix("account:") for a, h in holders.items() if h == rid}
         assert set(daemon._last_poll) <= mine
     assert two.mock.stats.snapshot()["errcodes"].get(REPLY_PATH, {}) == {}
+    # one token per account for every replica: stable_token, never cgi-bin/token (whose every
+    # call would retire the other replicas' tokens)
+    calls = two.mock.stats.snapshot()["calls"]
+    assert calls.get("/cgi-bin/stable_token", 0) > 0 and "/cgi-bin/token" not in calls
 
 
 def test_a_dead_replicas_accounts_and_outbox_rows_are_taken_over(two: Cluster2) -> None:
