@@ -96,12 +96,17 @@ class Cluster:
     def beat(self) -> None:
         """Renew, rebalance, take the scheduler when free (see the module docstring)."""
         now = self.clock()
-        self._take(REPLICA + self.id, now)
-        mine = [a for a in self.accounts if ACCOUNT + a in self._held]
-        for account in mine:
-            if not self._take(ACCOUNT + account, now):
+        renewed = leases.renew_all(self.store, self.id, self.lease_seconds, now)
+        until = now + timedelta(seconds=self.lease_seconds)
+        with self._lock:
+            before = set(self._held)
+            self._held = {name: until for name in renewed}
+        for name in sorted(before - renewed):
+            if name.startswith(ACCOUNT) and not self._take(name, now):
                 logger.warning("replica {}: lost the lease on account {}; no longer polling it",
-                               self.id, account)
+                               self.id, name.removeprefix(ACCOUNT))
+        if REPLICA + self.id not in self._held:
+            self._take(REPLICA + self.id, now)
         replicas = set(leases.live(self.store, REPLICA, now).values()) | {self.id}
         self.live_replicas = len(replicas)
         share = math.ceil(len(self.accounts) / len(replicas)) if self.accounts else 0
@@ -124,8 +129,7 @@ class Cluster:
             if got:
                 logger.info("replica {}: now polling {} ({} live replica(s), share {})",
                             self.id, ", ".join(sorted(got)), len(replicas), share)
-        was = SCHEDULER in self._held
-        if self._take(SCHEDULER, now) and not was:
+        if SCHEDULER not in self._held and self._take(SCHEDULER, now):
             logger.info("replica {}: runs the cluster's scheduled jobs", self.id)
 
     def release(self) -> None:

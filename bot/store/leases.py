@@ -45,6 +45,27 @@ def acquire(store: Store, name: str, holder: str, seconds: float,
         return int(cur.rowcount) == 1
 
 
+def renew_all(store: Store, holder: str, seconds: float,
+              now: datetime | None = None) -> set[str]:
+    """Renew every unexpired lease ``holder`` holds, in one statement; the names renewed.
+
+    A replica with hundreds of accounts renews them all in one transaction per beat instead of
+    one each. A lease that expired meanwhile is not renewed here (another replica may be taking
+    it); :func:`acquire` takes it back when it is still free.
+    """
+    at = now or store.clock()
+    stamp, until = iso(at), iso(at + timedelta(seconds=seconds))
+    with store.transaction() as tx:
+        tx.execute(
+            "UPDATE leases SET expires_at = ?, renewed_at = ? "
+            "WHERE holder = ? AND expires_at >= ?",
+            [until, stamp, holder, stamp],
+        )
+        rows = tx.query("SELECT name FROM leases WHERE holder = ? AND expires_at = ?",
+                        [holder, until])
+    return {str(r["name"]) for r in rows}
+
+
 def release(store: Store, name: str, holder: str) -> bool:
     """Give ``name`` up at once (only when ``holder`` holds it); True when it was released."""
     with store.transaction() as tx:
@@ -80,4 +101,4 @@ def all_leases(store: Store) -> list[dict[str, Any]]:
         "SELECT name, holder, expires_at, acquired_at, renewed_at FROM leases ORDER BY name"))
 
 
-__all__ = ["acquire", "all_leases", "live", "release", "release_all"]
+__all__ = ["acquire", "all_leases", "live", "release", "release_all", "renew_all"]

@@ -159,3 +159,16 @@ def test_clean_release_hands_over_at_the_next_beat(store: Store, clock: Clock) -
     assert sorted(b.held_accounts()) == ACCOUNTS
     assert b.is_scheduler()
     assert leases.live(store, SCHEDULER) == {SCHEDULER: "b"}
+
+
+def test_renew_all_renews_what_is_still_mine_in_one_go(store: Store, clock: Clock) -> None:
+    for name in ("account:a", "account:b", "replica:r1"):
+        assert leases.acquire(store, name, "r1", 15)
+    assert leases.acquire(store, "account:c", "r2", 15)
+    clock.advance(10)
+    assert leases.renew_all(store, "r1", 15) == {"account:a", "account:b", "replica:r1"}
+    clock.advance(10)  # 20 s after r2's take: r2's lease expired; r1's renewed ones did not
+    assert leases.live(store, "account:") == {"account:a": "r1", "account:b": "r1"}
+    clock.advance(10)  # r1 did not renew for 20 s: expired, and renew_all no longer renews
+    assert leases.renew_all(store, "r1", 15) == set()
+    assert leases.acquire(store, "account:a", "r1", 15)  # still free: taken back
