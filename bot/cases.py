@@ -23,12 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot import pii
 from bot.clock import iso, parse_iso
 from bot.errors import DianhuaError
-from bot.store import Store
+from bot.store import Store, Transaction
 from bot.store import cases as case_rows
 from bot.store import labels as label_rows
 from bot.store.outbox import enqueue, has_public_reply
@@ -108,7 +106,7 @@ class CasePolicy:
 
 
 def add_event(
-    db: Database,
+    db: Transaction,
     case_id: int,
     at: str,
     actor: str,
@@ -135,7 +133,7 @@ def add_event(
 
 
 def open_case(
-    db: Database,
+    db: Transaction,
     comment: dict[str, Any],
     *,
     at: str,
@@ -185,7 +183,7 @@ def open_case(
 
 
 def attach_comment(
-    db: Database,
+    db: Transaction,
     case_id: int,
     comment: dict[str, Any],
     *,
@@ -234,7 +232,7 @@ def _is_back(current: str, status: str) -> bool:
 
 
 def _move(
-    db: Database, case_id: int, current: str, status: str, *, at: str, actor: str, note: str
+    db: Transaction, case_id: int, current: str, status: str, *, at: str, actor: str, note: str
 ) -> None:
     updates: dict[str, Any] = {"status": status, "updated_at": at}
     col = _MILESTONES.get(status)
@@ -271,7 +269,7 @@ def status_name(status: str) -> str:
     return f"“{STATUS_LABELS.get(status, status)}”（{status}）"
 
 
-def write_label(db: Database, comment_id: str, *, urgent: bool | None, editor: str, at: str,
+def write_label(db: Transaction, comment_id: str, *, urgent: bool | None, editor: str, at: str,
                 category: str | None = None) -> None:
     """Upsert the editor's label for ``comment_id`` (inside the caller's transaction).
 
@@ -361,7 +359,7 @@ class CaseBook:
                 write_label(db, case["comment_id"], urgent=False, editor=actor, at=at)
         return True
 
-    def _current(self, db: Database, case_id: int) -> str:
+    def _current(self, db: Transaction, case_id: int) -> str:
         row = case_rows.case_fields(db, case_id, "status")
         if row is None:
             raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")

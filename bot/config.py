@@ -6,6 +6,7 @@ With no file at all, dianhua runs against the local mock (``http://127.0.0.1:876
 
 Environment overrides (applied after the file): ``DIANHUA_WECHAT_BASE_URL``,
 ``DIANHUA_WECHAT_APPID``, ``DIANHUA_WECHAT_SECRET`` (first account), ``DIANHUA_DB``,
+``DIANHUA_DB_URL`` (PostgreSQL instead of the SQLite file: ``postgresql://user@host:5432/db``),
 ``DIANHUA_RULES``, ``DIANHUA_MODEL``, ``DIANHUA_MODELS`` (the model registry), ``DIANHUA_WECOM_BASE_URL`` and ``DIANHUA_WECOM_KEY_<GROUP>``
 (a department group's robot key, e.g. ``DIANHUA_WECOM_KEY_DUTY``).
 
@@ -81,6 +82,7 @@ class Config:
     source: str = "(defaults)"
     accounts: tuple[AccountConfig, ...] = (AccountConfig(),)
     db: Path = Path("var/dianhua.db")
+    db_url: str = field(default="", repr=False)  # postgresql://… replaces the SQLite file
     rules: Path = Path("rules.yaml")
     model: Path | None = None
     model_registry: Path | None = None  # folder whose live.json the daemon follows (None: pinned)
@@ -116,6 +118,11 @@ class Config:
     spikes_check_seconds: float = 60.0
 
 
+def store_target(config: Config) -> str:
+    """Where the store lives: the ``[storage] url`` (PostgreSQL) if set, else the SQLite file."""
+    return config.db_url or str(config.db)
+
+
 def poll_lag_limit(config: Config) -> float:
     """Seconds without a successful poll before /healthz degrades: ``[polling] max_lag_seconds``,
     by default twice ``slow_seconds`` and at least 120 (600 s with the shipped settings)."""
@@ -125,7 +132,7 @@ def poll_lag_limit(config: Config) -> float:
 
 
 _SCHEMA: dict[str, Any] = {
-    "storage": {"db": str},
+    "storage": {"db": str, "url": str},
     "rules": {"path": str, "reload_seconds": "pos", "spikes_check_seconds": "pos"},
     "model": {"path": str, "registry": str},
     "polling": {
@@ -360,6 +367,12 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         checker.add("web.base_url", f"must start with https:// or http://, got {base_url!r}")
     keep = _section(data, "retention")
 
+    db_url = str(env.get("DIANHUA_DB_URL") or _section(data, "storage").get("url", "")).strip()
+    if db_url and not db_url.startswith(("postgresql://", "postgres://")):
+        where = "DIANHUA_DB_URL" if env.get("DIANHUA_DB_URL") else "storage.url"
+        checker.add(where, "must be a PostgreSQL URL like postgresql://dianhua@127.0.0.1:5432/"
+                           f"dianhua (leave it out for the SQLite file), got {db_url.split('://')[0]!r}…")
+
     if checker.problems:
         raise ConfigError(checker.problems)
 
@@ -372,6 +385,7 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         source=file,
         accounts=tuple(accounts),
         db=_path(env.get("DIANHUA_DB") or _section(data, "storage").get("db", "var/dianhua.db")),
+        db_url=db_url,
         rules=_path(env.get("DIANHUA_RULES") or _section(data, "rules").get("path", "rules.yaml")),
         model=_path(model) if model else None,
         model_registry=_path(env.get("DIANHUA_MODELS") or _section(data, "model").get(

@@ -18,7 +18,7 @@ from loguru import logger
 
 from bot.cases import CaseBook, enqueue
 from bot.clock import SHANGHAI, Clock, from_unix, utcnow
-from bot.config import Config
+from bot.config import Config, store_target
 from bot.errors import ApiError, DianhuaError
 from bot.lease import DatabaseLease
 from bot.metrics import Metrics
@@ -27,6 +27,7 @@ from bot.poller import Poller
 from bot.scheduler import Job, Scheduler
 from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
 from bot.store import Store
+from bot.store import articles as watched
 
 DISCOVER_PAGES = 5
 
@@ -65,7 +66,7 @@ class Daemon:
 
         self.config = config
         self.clock = clock
-        self.store = Store(config.db, clock=clock)
+        self.store = Store(store_target(config), clock=clock)
         self.cases = CaseBook(self.store, config.cases)
         from bot.model_holder import ModelHolder
 
@@ -433,8 +434,7 @@ class Daemon:
     def _poll_lag(self) -> dict[str, float]:
         """Per account: seconds since a poll last succeeded (0 while it watches no article)."""
         now = self.clock()
-        watching = {r["account"] for r in self.store.query(
-            "select distinct account from articles where active = 1")}
+        watching = watched.watching_accounts(self.store)
         return {
             name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
             if name in watching else 0.0

@@ -26,7 +26,7 @@ from bot.cases import attach_comment, enqueue, open_case
 from bot.clock import Clock, from_unix, iso, utcnow
 from bot.errors import StoreError
 from bot.rules.types import CommentContext, Decision, Writer
-from bot.store import Store, dumps, insert_row
+from bot.store import Store, dumps, processing
 from classifiers.prediction import Prediction
 
 EXTERNAL_KINDS = ("reply", "notify", "feature", "unfeature")
@@ -151,14 +151,13 @@ class Pipeline:
         at = iso(self.clock())
         case_id = None
         with self.store.transaction() as db:
-            state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
-            if state is None or state[0] != "new":
+            if processing.comment_state(db, row["id"]) != "new":
                 return
             case_id = open_case(db, row, at=at, priority="P2", status="review",
                                 route=self.duty_group,
                                 note=f"automatic processing failed ({type(exc).__name__}); "
                                      "please read it")
-            db.execute("update comments set state = 'error' where id = ?", [row["id"]])
+            processing.set_comment_state(db, row["id"], "error")
         logger.opt(exception=exc).error(
             "comment {} could not be processed ({}, twice); opened review case #{} for an editor",
             row["id"], type(exc).__name__, case_id,
@@ -195,12 +194,10 @@ class Pipeline:
         at = iso(now)
         case_id = open_case_id
         with self.store.transaction() as db:
-            state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
-            if state is None or state[0] != "new":
+            if processing.comment_state(db, row["id"]) != "new":
                 return None  # someone else processed it
-            insert_row(
+            processing.write_classification(
                 db,
-                "classifications",
                 {
                     "comment_id": row["id"],
                     "score": prediction.score,
@@ -221,12 +218,10 @@ class Pipeline:
                     ),
                     "processed_at": at,
                 },
-                on_conflict="replace",
             )
             for i, t in enumerate(decision.trace):
-                insert_row(
+                processing.write_trace(
                     db,
-                    "traces",
                     {
                         "comment_id": row["id"],
                         "position": i,
@@ -236,7 +231,6 @@ class Pipeline:
                         "shadow": int(t.shadow),
                         "suppressed": dumps(list(t.suppressed)),
                     },
-                    on_conflict="replace",
                 )
             # Internal effects first, so external ones know their case.
             for action in decision.actions:
@@ -299,7 +293,7 @@ class Pipeline:
                     params=_masked(params, keep_template=True),
                     at=at,
                 )
-            db.execute("update comments set state = 'processed' where id = ?", [row["id"]])
+            processing.set_comment_state(db, row["id"], "processed")
         logger.info(
             "comment {} score={:.2f} band={} rules={} case={}",
             row["id"],

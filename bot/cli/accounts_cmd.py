@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import DB_HELP, DatabaseParam, config_option, load, plain_errors
+from bot.config import store_target
 
 if TYPE_CHECKING:
     from bot.pauses import PauseBook
 
-db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="SQLite file (default: from the configuration).")
+db_option = click.option("--db", type=DatabaseParam(), default=None,
+                         help=DB_HELP)
 
 
 def _book(config_path: Path | None, db: Path | None) -> tuple[PauseBook, list[str]]:
@@ -21,7 +22,7 @@ def _book(config_path: Path | None, db: Path | None) -> tuple[PauseBook, list[st
     from bot.store import Store
 
     cfg = load(config_path)
-    return PauseBook(Store(db or cfg.db, must_exist=True)), [a.name for a in cfg.accounts]
+    return PauseBook(Store(db or store_target(cfg), must_exist=True)), [a.name for a in cfg.accounts]
 
 
 @click.group()

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
-
 from bot.store import insert_row
+from bot.store.engine import Transaction
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -32,42 +31,42 @@ def _columns(names: Sequence[str]) -> str:
     return ", ".join(names)
 
 
-def case_for_comment(db: Database, comment_id: str) -> int | None:
+def case_for_comment(db: Transaction, comment_id: str) -> int | None:
     """The id of the case ``comment_id`` opened, or None."""
     row = db.execute("SELECT id FROM cases WHERE comment_id = ?", [comment_id]).fetchone()
     return int(row[0]) if row is not None else None
 
 
-def insert_case(db: Database, row: dict[str, Any]) -> int:
+def insert_case(db: Transaction, row: dict[str, Any]) -> int:
     """A new case row; returns its id."""
     return insert_row(db, "cases", row)
 
 
-def case_fields(db: Database, case_id: int, *columns: str) -> dict[str, Any] | None:
+def case_fields(db: Transaction, case_id: int, *columns: str) -> dict[str, Any] | None:
     """``columns`` of one case (inside a transaction), or None when there is no such case."""
     rows = list(db.query(f"SELECT {_columns(columns)} FROM cases WHERE id = ?", [case_id]))
     return dict(rows[0]) if rows else None
 
 
-def update_case(db: Database, case_id: int, fields: dict[str, Any]) -> None:
+def update_case(db: Transaction, case_id: int, fields: dict[str, Any]) -> None:
     """Set ``fields`` (column -> value) on one case."""
     _columns(list(fields))
     sets = ", ".join(f"{c} = ?" for c in fields)
     db.execute(f"UPDATE cases SET {sets} WHERE id = ?", [*fields.values(), case_id])
 
 
-def mark_first_reply(db: Database, case_id: int, at: str) -> None:
+def mark_first_reply(db: Transaction, case_id: int, at: str) -> None:
     """The case's first reply time, unless it already has one."""
     db.execute("UPDATE cases SET first_reply_at = coalesce(first_reply_at, ?) WHERE id = ?",
                [at, case_id])
 
 
-def insert_event(db: Database, row: dict[str, Any]) -> None:
+def insert_event(db: Transaction, row: dict[str, Any]) -> None:
     """One row of a case's timeline (``case_events``)."""
     insert_row(db, "case_events", row)
 
 
-def record_breach(db: Database, case_id: int, deadline: str, due_at: str, at: str) -> bool:
+def record_breach(db: Transaction, case_id: int, deadline: str, due_at: str, at: str) -> bool:
     """Record a deadline breach; False when it was already recorded (each is recorded once)."""
     cur = db.execute(
         "INSERT INTO breaches (case_id, deadline, due_at, recorded_at) VALUES (?, ?, ?, ?) "

@@ -9,27 +9,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+from bot.store.engine import Transaction
 
 if TYPE_CHECKING:
     from bot.store import Store
 
 
-def current_label(db: Database, comment_id: str) -> tuple[int | None, str | None] | None:
+def current_label(db: Transaction, comment_id: str) -> tuple[int | None, str | None] | None:
     """(urgent, category) recorded for ``comment_id``, or None when it has no label."""
     row = db.execute("SELECT urgent, category FROM labels WHERE comment_id = ?",
                      [comment_id]).fetchone()
     return (row[0], row[1]) if row is not None else None
 
 
-def classified_category(db: Database, comment_id: str) -> str | None:
+def classified_category(db: Transaction, comment_id: str) -> str | None:
     """The classifier's category for ``comment_id``, or None when it was not classified."""
     row = db.execute("SELECT category FROM classifications WHERE comment_id = ?",
                      [comment_id]).fetchone()
     return row[0] if row is not None else None
 
 
-def save_label(db: Database, comment_id: str, *, urgent: int | None, category: str,
+def save_label(db: Transaction, comment_id: str, *, urgent: int | None, category: str,
                editor: str, at: str, kind: str, marked: int | None) -> None:
     """Write the current label (insert or replace its fields) and append the mark to
     ``label_history`` (``kind`` urgent | category; ``marked`` the urgency this mark set)."""

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.store import dumps, insert_row
+from bot.store.engine import Transaction
 
 
 def enqueue(
-    db: Database,
+    db: Transaction,
     *,
     key: str,
     comment_id: str,
@@ -47,7 +46,7 @@ def enqueue(
     )
 
 
-def has_public_reply(db: Database, comment_id: str) -> bool:
+def has_public_reply(db: Transaction, comment_id: str) -> bool:
     """Whether ``comment_id`` already has a public reply sent, being sent or queued."""
     row = db.execute(
         "SELECT status FROM outbox WHERE comment_id = ? AND kind = 'reply' "
