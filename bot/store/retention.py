@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+from bot.store.engine import Transaction
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -84,7 +84,7 @@ def purge(store: Store, cut: Cutoffs, *, at: str, mask: Callable[[str], str],
     return done
 
 
-def _erase_contacts(db: Database, cut: Cutoffs, at: str, mask: Callable[[str], str],
+def _erase_contacts(db: Transaction, cut: Cutoffs, at: str, mask: Callable[[str], str],
                     done: Purged) -> None:
     """Contact details of cases closed long enough ago (not yet deleted)."""
     ids = [r[0] for r in db.execute(
@@ -112,7 +112,7 @@ def _erase_contacts(db: Database, cut: Cutoffs, at: str, mask: Callable[[str], s
     done.contacts_erased = len(ids)
 
 
-def _delete_closed_cases(db: Database, cut: Cutoffs, done: Purged) -> None:
+def _delete_closed_cases(db: Transaction, cut: Cutoffs, done: Purged) -> None:
     """Closed cases, with everything that hangs off them."""
     old = [r[0] for r in db.execute(
         f"SELECT id FROM cases WHERE {_CLOSED_SQL} AND {_CLOSED_AT} < ?", [cut.case])]
@@ -131,7 +131,7 @@ def _delete_closed_cases(db: Database, cut: Cutoffs, done: Purged) -> None:
     done.cases_deleted = len(old)
 
 
-def _drop_comment(db: Database, cid: str, done: Purged) -> None:
+def _drop_comment(db: Transaction, cid: str, done: Purged) -> None:
     """Delete a comment and what hangs off it; under a still-polled article keep an empty
     tombstone instead, so a rescan never processes it again."""
     if db.execute("SELECT 1 FROM cases WHERE comment_id = ?", [cid]).fetchone():
