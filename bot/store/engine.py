@@ -138,23 +138,10 @@ class Transaction:
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in self.execute(sql, params)]
 
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(
-            f"{name!r}: sqlite-utils' table API works on SQLite only; on {self.dialect} write "
-            "portable SQL with execute() and insert_row() (bot/store/)")
 
 
 class SQLiteTransaction(Transaction):
-    """A transaction on the SQLite file. Until every query has moved into ``bot/store/``, it
-    also answers sqlite-utils' ``Database`` API (``db.table(...)``, ``db["t"]``), SQLite only."""
-
     dialect = "sqlite"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine.db, name)  # type: ignore[attr-defined]
-
-    def __getitem__(self, table: str) -> Any:
-        return self.engine.db[table]  # type: ignore[attr-defined]
 
 
 class PostgresTransaction(Transaction):
