@@ -27,9 +27,9 @@ from bot import pii
 from bot.cases import CaseError, add_event, enqueue
 from bot.clock import SHANGHAI, from_unix, iso
 from bot.errors import ApiError, BadRequest
-from bot.store import Store
+from bot.store import Store, sending
 from bot.store import messages as message_rows
-from bot.store.cases import get_case, mark_first_reply
+from bot.store.cases import get_case
 from connectors.wechat.errors import maybe_delivered
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def deliver(sender: Sender, row: dict[str, Any], params: dict[str, Any], client:
     if row["case_id"]:
         with sender.store.transaction() as db:
             now = sender.store.now()
-            mark_first_reply(db, int(row["case_id"]), now)
+            sending.first_reply(db, int(row["case_id"]), now)
             who = str(row["rule"] or "").removeprefix("editor:")
             add_event(db, int(row["case_id"]), now, who if row["rule"].startswith("editor:")
                       else "bot", "reply", note=f"私信已发送：{text[:200]}")

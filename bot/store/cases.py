@@ -55,12 +55,6 @@ def update_case(db: Transaction, case_id: int, fields: dict[str, Any]) -> None:
     db.execute(f"UPDATE cases SET {sets} WHERE id = ?", [*fields.values(), case_id])
 
 
-def mark_first_reply(db: Transaction, case_id: int, at: str) -> None:
-    """The case's first reply time, unless it already has one."""
-    db.execute("UPDATE cases SET first_reply_at = coalesce(first_reply_at, ?) WHERE id = ?",
-               [at, case_id])
-
-
 def insert_event(db: Transaction, row: dict[str, Any]) -> None:
     """One row of a case's timeline (``case_events``)."""
     insert_row(db, "case_events", row)
@@ -133,7 +127,6 @@ __all__ = [
     "insert_case",
     "insert_event",
     "list_cases",
-    "mark_first_reply",
     "record_breach",
     "update_case",
 ]
