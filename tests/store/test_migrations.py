@@ -18,6 +18,22 @@ from bot.store.migrations import BOOKKEEPING, MIGRATIONS
 PRE_ISSUE15 = Path(__file__).with_name("pre_issue15.sql")
 
 
+# What migrations after the pre-issue-15 set add (m014: the replicas' leases and outbox claims):
+# a whole table (None) or columns; left out when the schema is compared with the old one.
+LATER: dict[str, tuple[str, ...] | None] = {"leases": None,
+                                            "outbox": ("claimed_by", "claim_until")}
+
+
+def _without_later(schema: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for table, shape in schema.items():
+        if table in LATER and LATER[table] is None:
+            continue
+        later = LATER.get(table) or ()
+        out[table] = {**shape, "columns": [c for c in shape["columns"] if c[0] not in later]}
+    return out
+
+
 def _old_file(path: Path) -> Path:
     conn = sqlite3.connect(path)
     conn.executescript(PRE_ISSUE15.read_text(encoding="utf-8"))
@@ -45,7 +61,8 @@ def _schema(path: Path) -> dict[str, Any]:
 
 def test_a_fresh_sqlite_file_has_the_schema_the_old_migrations_made(tmp_path: Path) -> None:
     Store(tmp_path / "new.db").close()
-    old, new = _schema(_old_file(tmp_path / "old.db")), _schema(tmp_path / "new.db")
+    old = _schema(_old_file(tmp_path / "old.db"))
+    new = _without_later(_schema(tmp_path / "new.db"))
     assert sorted(new) == sorted(old)
     for table in old:
         assert new[table] == old[table], table
@@ -56,7 +73,7 @@ def test_a_file_made_by_sqlite_utils_migrations_upgrades_in_place(tmp_path: Path
     before = _schema(path)
     store = Store(path)  # would fail ("table articles already exists") if m001 ran again
     try:
-        assert _schema(path) == before  # nothing re-created, nothing lost
+        assert _without_later(_schema(path)) == before  # nothing re-created, nothing lost
         names = {r["name"] for r in store.query("select name from schema_migrations")}
         assert names >= {name for name, _ in MIGRATIONS if name <= "m012b"}
         assert store.get_meta("model_version") == "v1"
