@@ -74,6 +74,7 @@ class Cluster:
         self.clock = clock
         self._rng = rng or random.Random()
         self._held: dict[str, datetime] = {}  # lease name -> expiry believed here
+        self._since: dict[str, datetime] = {}  # lease name -> when this replica took it
         self._lock = threading.Lock()
         self.live_replicas = 1
 
@@ -83,6 +84,12 @@ class Cluster:
 
     def held_accounts(self) -> list[str]:
         return [a for a in self.accounts if self.holds(a)]
+
+    def held_since(self, account: str) -> datetime | None:
+        """When this replica took ``account``'s lease (None when it does not hold it)."""
+        with self._lock:
+            return self._since.get(ACCOUNT + account) if ACCOUNT + account in self._held \
+                else None
 
     def is_scheduler(self) -> bool:
         return self._valid(SCHEDULER)
@@ -142,6 +149,8 @@ class Cluster:
         ok = leases.acquire(self.store, name, self.id, self.lease_seconds, now)
         with self._lock:
             if ok:
+                if name not in self._held:
+                    self._since[name] = now
                 self._held[name] = now + timedelta(seconds=self.lease_seconds)
             else:
                 self._held.pop(name, None)

@@ -486,12 +486,18 @@ class Daemon:
         """Per account: seconds since a poll last succeeded (0 while it watches no article)."""
         now = self.clock()
         watching = watched.watching_accounts(self.store)
-        mine = None if self.cluster is None else set(self.cluster.held_accounts())
-        return {  # a replica answers for the accounts it polls; the others are other replicas'
-            name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
-            if name in watching else 0.0
-            for name in self.clients if mine is None or name in mine
-        }
+        if self.cluster is None:
+            return {
+                name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
+                if name in watching else 0.0
+                for name in self.clients
+            }
+        lags = {}  # a replica answers for the accounts it polls; the others are other replicas'
+        for name in self.cluster.held_accounts():
+            since = self.cluster.held_since(name) or self.started_at
+            last = max(self._last_poll.get(name, since), since)  # not from an earlier holding
+            lags[name] = (now - last).total_seconds() if name in watching else 0.0
+        return lags
 
     def health(self) -> dict[str, Any]:
         """What /healthz and the desk say: see :mod:`bot.health`."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ REPLY_PATH = "/cgi-bin/comment/reply/add"
 
 class Cluster2:
     def __init__(self, tmp: Path, mock: MockServer, model: Any, target: str) -> None:
-        self.mock, self.clock = mock, FakeClock()
+        # today's date: `dianhua accounts list` below reads the leases on the real clock
+        self.mock, self.clock = mock, FakeClock(datetime.now(UTC))
         rules = tmp / "rules.yaml"
         shutil.copy(ROOT / "rules.yaml", rules)
         self.articles = {f"acc{i}": mock.state.add_article(f"通知 {i}") for i in range(4)}
@@ -48,6 +50,7 @@ class Cluster2:
             for rid in ("a", "b")
         }
         self.store = self.daemons["a"].store
+        self.target = target if target.startswith("postgresql") else str(tmp / "dianhua.db")
 
     def run(self, rounds: int = 3, only: tuple[str, ...] = ("a", "b")) -> None:
         for _ in range(rounds):
@@ -91,6 +94,19 @@ def test_accounts_are_shared_and_each_comment_answered_once(two: Cluster2) -> No
         mine = {a.removeprefix("account:") for a, h in holders.items() if h == rid}
         assert set(daemon._last_poll) <= mine
     assert two.mock.stats.snapshot()["errcodes"].get(REPLY_PATH, {}) == {}
+    # each replica's /healthz answers for the poll lag of its own accounts only
+    for rid, daemon in two.daemons.items():
+        mine = {a.removeprefix("account:") for a, h in two.holders().items() if h == rid}
+        assert set(daemon.health()["poll_lag_seconds"]) == mine
+    # `dianhua accounts list` says which replica polls each account
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    listed = CliRunner().invoke(main, ["accounts", "list", "--db", two.target])
+    assert listed.exit_code == 0, listed.output
+    for account, rid in holders.items():
+        assert f"{account.removeprefix('account:'):<16} watched (replica {rid})" in listed.output
     # one token per account for every replica: stable_token, never cgi-bin/token (whose every
     # call would retire the other replicas' tokens)
     calls = two.mock.stats.snapshot()["calls"]
