@@ -77,14 +77,26 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
-    """Tests that need the PostgreSQL server carry the ``postgres`` marker (``-m postgres``)."""
+    """Tests that need the PostgreSQL server carry the ``postgres`` marker (``-m postgres``).
+    Browser tests drive the desk on SQLite only (the desk's queries run on PostgreSQL in the
+    page tests already, and a browser costs seconds per test), and so do ``sqlite_only`` tests."""
+    keep, dropped = [], []
     for item in items:
         names = getattr(item, "fixturenames", ())
         callspec = getattr(item, "callspec", None)
         on_pg = "pg_url" in names or (
             callspec is not None and callspec.params.get("db_target") == "postgres")
+        sqlite_only = item.get_closest_marker("sqlite_only") is not None
+        browser = item.get_closest_marker("browser") is not None
+        if on_pg and (browser or sqlite_only) and "pg_url" not in names:
+            dropped.append(item)
+            continue
         if on_pg:
             item.add_marker(pytest.mark.postgres)
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

@@ -138,23 +138,10 @@ class Transaction:
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in self.execute(sql, params)]
 
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(
-            f"{name!r}: sqlite-utils' table API works on SQLite only; on {self.dialect} write "
-            "portable SQL with execute() and insert_row() (bot/store/)")
 
 
 class SQLiteTransaction(Transaction):
-    """A transaction on the SQLite file. Until every query has moved into ``bot/store/``, it
-    also answers sqlite-utils' ``Database`` API (``db.table(...)``, ``db["t"]``), SQLite only."""
-
     dialect = "sqlite"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine.db, name)  # type: ignore[attr-defined]
-
-    def __getitem__(self, table: str) -> Any:
-        return self.engine.db[table]  # type: ignore[attr-defined]
 
 
 class PostgresTransaction(Transaction):
@@ -429,20 +416,18 @@ class PostgresEngine(Engine):
         if open_tx is not None:
             yield open_tx
             return
+        psycopg = self._psycopg
         with self._lock:
             if self._closed:
                 raise StoreError(f"the store on {self.description} is closed")
             try:
-                conn_cm = self.pool.connection()
-                conn = conn_cm.__enter__()
+                conn = self.pool.getconn()
             except Exception as exc:
                 raise postgres_error(exc, f"cannot reach {self.description}") from exc
-            failure: BaseException | None = None
             try:
                 try:
-                    tx_cm = conn.transaction()
-                    tx_cm.__enter__()
-                except self._psycopg.Error as exc:
+                    conn.execute("BEGIN")
+                except psycopg.Error as exc:
                     raise postgres_error(exc, "cannot start a transaction on "
                                               f"{self.description}") from exc
                 tx = PostgresTransaction(self, conn)
@@ -450,30 +435,23 @@ class PostgresEngine(Engine):
                 try:
                     yield tx
                 except BaseException as exc:
-                    failure = exc
-                    try:
-                        tx_cm.__exit__(type(exc), exc, exc.__traceback__)
-                    except self._psycopg.Error:
-                        pass  # the connection is gone: the pool replaces it
-                    if isinstance(exc, self._psycopg.Error):
+                    _pg_rollback(conn)
+                    if isinstance(exc, psycopg.Error):
                         raise postgres_error(exc, f"a write to {self.description} failed") from exc
                     raise
                 else:
                     try:
-                        tx_cm.__exit__(None, None, None)
-                    except self._psycopg.Error as exc:
-                        failure = exc
+                        conn.execute("COMMIT")
+                    except psycopg.Error as exc:
+                        _pg_rollback(conn)
                         raise postgres_error(exc, f"a write to {self.description} failed") \
                             from exc
                 finally:
                     self._local.tx = None
             finally:
                 try:
-                    if failure is None:
-                        conn_cm.__exit__(None, None, None)
-                    else:
-                        conn_cm.__exit__(type(failure), failure, failure.__traceback__)
-                except Exception:  # noqa: BLE001 - returning a broken connection: the pool drops it
+                    self.pool.putconn(conn)  # a broken connection is dropped and replaced
+                except Exception:  # noqa: BLE001 - the pool is closing: nothing to return to
                     pass
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
@@ -512,6 +490,15 @@ class PostgresEngine(Engine):
             if not self._closed:
                 self._closed = True
                 self.pool.close()
+
+
+def _pg_rollback(conn: Any) -> None:
+    """Roll back what is open on ``conn``; a connection that is gone has nothing to roll back."""
+    try:
+        if not conn.closed:
+            conn.rollback()
+    except Exception:  # noqa: BLE001 - the pool checks and replaces the connection
+        pass
 
 
 def _configure(conn: Any, lock_ms: int) -> None:
