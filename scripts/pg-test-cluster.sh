@@ -9,6 +9,7 @@
 # DIANHUA_REQUIRE_PG=1 for the command, and stops the server and deletes the folder afterwards,
 # whether the command passed, failed or was interrupted.
 #
+# DIANHUA_TEST_PG_RESTART: the command that restarts it (tests/daemon/test_e2e.py uses it).
 # DIANHUA_TEST_PG_URL already set: that server is used and nothing is started.
 # No server can be had (not root, nothing installed): the command still runs and the PostgreSQL
 # tests are skipped with the reason, except under CI (CI=true), where they must fail instead.
@@ -91,6 +92,8 @@ fi
 
 export DIANHUA_TEST_PG_URL="postgresql://dianhua@127.0.0.1:$PORT/dianhua_test"
 export DIANHUA_REQUIRE_PG=1
+# how a test restarts this server (the daemon must carry on through a PostgreSQL restart)
+export DIANHUA_TEST_PG_RESTART="${RUN[*]} $BIN/pg_ctl -D $DATA -l $TMP/server.log -m fast -w restart"
 echo "PostgreSQL test server: $DIANHUA_TEST_PG_URL (cluster in $TMP)"
 set +e
 "$@"

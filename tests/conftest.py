@@ -16,6 +16,7 @@ _ENV_PREFIXES = ("DIANHUA_",)
 # Read before _clean_environ hides every DIANHUA_* variable from the tests themselves.
 PG_URL = os.environ.get("DIANHUA_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("DIANHUA_REQUIRE_PG", "") == "1"
+PG_RESTART = os.environ.get("DIANHUA_TEST_PG_RESTART", "")  # set by scripts/pg-test-cluster.sh
 PG_SKIP_REASON = ("PostgreSQL tests skipped: no server (run `make test`, which starts one, "
                   "or set DIANHUA_TEST_PG_URL)")
 _pg_state: dict[str, str] = {}
@@ -65,6 +66,16 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"drop schema if exists {schema} cascade")
+
+
+@pytest.fixture
+def pg_restart(pg_url: str) -> list[str]:
+    """The command that restarts the test server (``make test`` exports it); skips without."""
+    import shlex
+
+    if not PG_RESTART:
+        pytest.skip("no DIANHUA_TEST_PG_RESTART: the server was not started by make test")
+    return shlex.split(PG_RESTART)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -182,3 +182,25 @@ def test_the_daemon_carries_on_when_postgresql_drops_every_connection(
             "select count(*) as n from comments where state = 'new'")[0]["n"] == 0
     finally:
         e.daemon.shutdown()
+
+
+def test_the_daemon_carries_on_through_a_postgresql_restart(
+    tmp_path: Path, mock: MockServer, model: Any, pg_url: str, pg_restart: list[str]
+) -> None:
+    """The server really stops and starts again (``make test`` says how); nothing is lost."""
+    import subprocess
+
+    e = Env(tmp_path, mock, model, _at_shanghai(10), db_url=pg_url)
+    try:
+        first = e.comment("o_story", STORY)
+        e.run()
+        subprocess.run(pg_restart, check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        second = e.comment("o_other", "我妈突发胸痛很急，医院不收，求救")
+        e.run(4)
+        assert (e.reply_of(first), e.reply_of(second)) == ("电话发我", "电话发我")
+        sent = e.daemon.store.query(
+            "select count(*) as n from outbox where kind = 'reply' and status = 'sent'")
+        assert sent == [{"n": 2}] and len(e.daemon.cases.list_cases()) == 2
+    finally:
+        e.daemon.shutdown()
