@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make demo   installs everything into .venv and runs the demo (local mock, SQLite, bundled model)
-#   make test   installs everything into .venv and runs the test suite (what CI runs)
+#   make test   installs everything into .venv and runs the test suite (what CI runs), with a
+#               throw-away PostgreSQL server beside it (scripts/pg-test-cluster.sh)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -22,7 +23,7 @@ browser-deps:
 	@bash scripts/browser-deps.sh
 
 test: install browser-deps
-	$(BIN)/python -m pytest -q
+	@bash scripts/pg-test-cluster.sh $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check bot classifiers connectors tests

@@ -14,11 +14,11 @@ from typing import Any
 
 from loguru import logger
 
-from bot.cases import enqueue
 from bot.clock import Clock, from_unix, iso, parse_iso, utcnow
 from bot.report import data
 from bot.rules.spikes import SpikeAlert, SpikeWatch, event_from
-from bot.store import Store, dumps, insert_row
+from bot.store import Store, dumps
+from bot.store import alerts as alert_rows
 
 
 class SpikeJob:
@@ -51,19 +51,16 @@ class SpikeJob:
 
     def _record(self, alert: SpikeAlert) -> bool:
         at = iso(alert.at)
-        with self.store.transaction() as db:
-            row_id = insert_row(db, "alerts", {
-                "key": alert.key, "rule": alert.rule, "per": alert.per, "scope": alert.scope,
-                "grp": alert.group, "count": alert.count, "baseline": alert.baseline, "at": at,
-                "window_start": iso(alert.window_start), "comment_ids": dumps(list(alert.comment_ids)),
-                "text": alert.text, "account": alert.account,
-            }, on_conflict="ignore")
-            if not row_id:
-                return False
-            enqueue(db, key=f"alert:{alert.key}", comment_id=alert.comment_ids[-1], case_id=None,
-                    account=alert.account, kind="notify", rule=f"spike:{alert.rule}",
-                    params={"group": alert.group, "text": alert.text}, at=at)
-        return True
+        return alert_rows.record_alert(self.store, {
+            "key": alert.key, "rule": alert.rule, "per": alert.per, "scope": alert.scope,
+            "grp": alert.group, "count": alert.count, "baseline": alert.baseline, "at": at,
+            "window_start": iso(alert.window_start), "comment_ids": dumps(list(alert.comment_ids)),
+            "text": alert.text, "account": alert.account,
+        }, {
+            "key": f"alert:{alert.key}", "comment_id": alert.comment_ids[-1], "case_id": None,
+            "account": alert.account, "kind": "notify", "rule": f"spike:{alert.rule}",
+            "params": {"group": alert.group, "text": alert.text}, "at": at,
+        })
 
 
 __all__ = ["SpikeJob"]

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot import pii
 from bot.clock import iso, parse_iso
 from bot.errors import DianhuaError
-from bot.store import Store, dumps, insert_row
+from bot.store import Store, Transaction
+from bot.store import cases as case_rows
+from bot.store import labels as label_rows
+from bot.store.outbox import enqueue, has_public_reply
 from bot.workdays import add_working_time
 
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
@@ -105,7 +106,7 @@ class CasePolicy:
 
 
 def add_event(
-    db: Database,
+    db: Transaction,
     case_id: int,
     at: str,
     actor: str,
@@ -116,9 +117,8 @@ def add_event(
     note: str = "",
     comment_id: str = "",
 ) -> None:
-    insert_row(
+    case_rows.insert_event(
         db,
-        "case_events",
         {
             "case_id": case_id,
             "at": at,
@@ -133,7 +133,7 @@ def add_event(
 
 
 def open_case(
-    db: Database,
+    db: Transaction,
     comment: dict[str, Any],
     *,
     at: str,
@@ -150,14 +150,13 @@ def open_case(
     ``reason`` says in words why the case was opened (e.g. the safety net's
     ``安全网：产妇 + 住院 + 等着``); it is kept on the case and shown to editors.
     """
-    existing = db.execute("select id from cases where comment_id = ?", [comment["id"]]).fetchone()
-    if existing:
-        return int(existing[0])
+    existing = case_rows.case_for_comment(db, comment["id"])
+    if existing is not None:
+        return existing
     phones = pii.find_phones(comment.get("content") or "")
     ids = pii.find_ids(comment.get("content") or "")
-    case_id = insert_row(
+    case_id = case_rows.insert_case(
         db,
-        "cases",
         {
             "comment_id": comment["id"],
             "account": comment["account"],
@@ -184,7 +183,7 @@ def open_case(
 
 
 def attach_comment(
-    db: Database,
+    db: Transaction,
     case_id: int,
     comment: dict[str, Any],
     *,
@@ -194,12 +193,10 @@ def attach_comment(
 ) -> None:
     """Attach a follow-up comment; extract contact numbers; optionally move the status forward
     (never back: a handed-off case stays handed off when the number arrives late)."""
-    row = db.execute(
-        "select status, contact_phone, contact_id from cases where id = ?", [case_id]
-    ).fetchone()
+    row = case_rows.case_fields(db, case_id, "status", "contact_phone", "contact_id")
     if row is None:
         raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
-    current, phone, id_number = row
+    current, phone, id_number = row["status"], row["contact_phone"], row["contact_id"]
     text = comment.get("content") or ""
     phones = pii.find_phones(text)
     ids = pii.find_ids(text)
@@ -211,7 +208,7 @@ def attach_comment(
     if ids and not id_number:
         updates["contact_id"] = ids[0]
         found.append("ID number")
-    db.table("cases").update(case_id, updates)
+    case_rows.update_case(db, case_id, updates)
     add_event(
         db,
         case_id,
@@ -235,15 +232,15 @@ def _is_back(current: str, status: str) -> bool:
 
 
 def _move(
-    db: Database, case_id: int, current: str, status: str, *, at: str, actor: str, note: str
+    db: Transaction, case_id: int, current: str, status: str, *, at: str, actor: str, note: str
 ) -> None:
     updates: dict[str, Any] = {"status": status, "updated_at": at}
     col = _MILESTONES.get(status)
     if col:
-        prev = db.execute(f"select {col} from cases where id = ?", [case_id]).fetchone()[0]
-        if not prev:
+        prev = case_rows.case_fields(db, case_id, col)
+        if not (prev and prev[col]):
             updates[col] = at
-    db.table("cases").update(case_id, updates)
+    case_rows.update_case(db, case_id, updates)
     add_event(db, case_id, at, actor, "status", from_status=current, to_status=status, note=note)
 
 
@@ -272,7 +269,7 @@ def status_name(status: str) -> str:
     return f"“{STATUS_LABELS.get(status, status)}”（{status}）"
 
 
-def write_label(db: Database, comment_id: str, *, urgent: bool | None, editor: str, at: str,
+def write_label(db: Transaction, comment_id: str, *, urgent: bool | None, editor: str, at: str,
                 category: str | None = None) -> None:
     """Upsert the editor's label for ``comment_id`` (inside the caller's transaction).
 
@@ -280,22 +277,13 @@ def write_label(db: Database, comment_id: str, *, urgent: bool | None, editor: s
     ``category`` of None keeps the recorded one, else the classifier's. Every mark is also
     appended to ``label_history``, so two editors who disagree are both on record.
     """
-    old = db.execute("select urgent, category from labels where comment_id = ?",
-                     [comment_id]).fetchone()
-    cls = db.execute("select category from classifications where comment_id = ?",
-                     [comment_id]).fetchone()
+    old = label_rows.current_label(db, comment_id)
     value = (old[0] if old else None) if urgent is None else 1 if urgent else 0
-    cat = category or (old[1] if old and old[1] else None) or (cls[0] if cls else "") or ""
-    db.table("labels").upsert(
-        {"comment_id": comment_id, "urgent": value, "category": cat, "editor": editor, "at": at},
-        pk="comment_id",
-    )
-    db.execute(
-        "insert into label_history (comment_id, urgent, category, editor, at, kind) "
-        "values (?, ?, ?, ?, ?, ?)",
-        [comment_id, None if urgent is None else value, cat, editor, at,
-         "category" if urgent is None else "urgent"],
-    )
+    cat = (category or (old[1] if old and old[1] else None)
+           or label_rows.classified_category(db, comment_id) or "")
+    label_rows.save_label(db, comment_id, urgent=value, category=cat, editor=editor, at=at,
+                          kind="category" if urgent is None else "urgent",
+                          marked=None if urgent is None else value)
 
 
 def _bounded(text: str, what: str, limit: int = MAX_NOTE) -> str:
@@ -318,10 +306,10 @@ class CaseBook:
         self.policy = policy or CasePolicy()
 
     def get(self, case_id: int) -> dict[str, Any]:
-        rows = self.store.query("select * from cases where id = ?", [case_id])
-        if not rows:
+        case = case_rows.get_case(self.store, case_id)
+        if case is None:
             raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
-        return rows[0]
+        return case
 
     def set_status(
         self,
@@ -364,18 +352,18 @@ class CaseBook:
             _move(db, case_id, current, status, at=at, actor=actor,
                   note=note or (f"结果：{outcome}" if outcome else ""))
             if outcome:
-                db.table("cases").update(case_id, {"outcome": pii.mask(outcome)})
+                case_rows.update_case(db, case_id, {"outcome": pii.mask(outcome)})
             if status == "false_positive":
-                comment_id = db.execute("select comment_id from cases where id = ?",
-                                        [case_id]).fetchone()[0]
-                write_label(db, comment_id, urgent=False, editor=actor, at=at)
+                case = case_rows.case_fields(db, case_id, "comment_id")
+                assert case is not None  # _current found it in this transaction
+                write_label(db, case["comment_id"], urgent=False, editor=actor, at=at)
         return True
 
-    def _current(self, db: Database, case_id: int) -> str:
-        row = db.execute("select status from cases where id = ?", [case_id]).fetchone()
+    def _current(self, db: Transaction, case_id: int) -> str:
+        row = case_rows.case_fields(db, case_id, "status")
         if row is None:
             raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
-        return str(row[0])
+        return str(row["status"])
 
     @staticmethod
     def _allowed(case_id: int, current: str, status: str) -> None:
@@ -391,16 +379,16 @@ class CaseBook:
             raise CaseError(f"优先级只能是 {'、'.join(PRIORITIES)}，不是 {priority!r}")
         note = _bounded(note, "备注")
         with self.store.transaction() as db:
-            row = db.execute("select priority, status from cases where id = ?", [case_id]).fetchone()
+            row = case_rows.case_fields(db, case_id, "priority", "status")
             if row is None:
                 raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
-            current, status = row
+            current, status = row["priority"], row["status"]
             if current == priority:
                 return False
             if status in CLOSED_STATUSES:
                 raise CaseError(f"案件 #{case_id} 已结案（{status_name(status)}），先重新打开再改优先级")
             at = self.store.now()
-            db.table("cases").update(case_id, {"priority": priority, "updated_at": at})
+            case_rows.update_case(db, case_id, {"priority": priority, "updated_at": at})
             add_event(db, case_id, at, actor, "priority",
                       note=f"优先级 {current} → {priority}" + (f"：{note}" if note else ""))
         return True
@@ -412,13 +400,13 @@ class CaseBook:
         with self.store.transaction() as db:
             self._current(db, case_id)
             add_event(db, case_id, self.store.now(), actor, "note", note=text)
-            db.table("cases").update(case_id, {"updated_at": self.store.now()})
+            case_rows.update_case(db, case_id, {"updated_at": self.store.now()})
 
     def assign(self, case_id: int, name: str, *, actor: str) -> None:
         name = _bounded(name, "负责人", 64)
         with self.store.transaction() as db:
             self._current(db, case_id)
-            db.table("cases").update(case_id, {"assignee": name, "updated_at": self.store.now()})
+            case_rows.update_case(db, case_id, {"assignee": name, "updated_at": self.store.now()})
             add_event(db, case_id, self.store.now(), actor, "assign", note=f"assigned to {name}")
 
     def hand_off(
@@ -432,20 +420,19 @@ class CaseBook:
         shown = label or group
         with self.store.transaction() as db:
             current = self._current(db, case_id)
-            case = dict(zip(["comment_id", "account", "route"], db.execute(
-                "select comment_id, account, route from cases where id = ?", [case_id]
-            ).fetchone(), strict=True))
+            case = case_rows.case_fields(db, case_id, "comment_id", "account", "route")
+            assert case is not None  # _current found it in this transaction
             if current == "handed_off" and case["route"] == group:
                 return False
             if current != "handed_off":
                 self._allowed(case_id, current, "handed_off")
             at = self.store.now()
-            db.table("cases").update(case_id, {"route": group})
+            case_rows.update_case(db, case_id, {"route": group})
             text = f"转交{shown}" + (f"：{note}" if note else "")
             if current == "handed_off":  # to another group: an event, no status change
                 add_event(db, case_id, at, actor, "status", from_status=current,
                           to_status="handed_off", note=text)
-                db.table("cases").update(case_id, {"updated_at": at})
+                case_rows.update_case(db, case_id, {"updated_at": at})
             else:
                 _move(db, case_id, current, "handed_off", at=at, actor=actor, note=text)
             enqueue(
@@ -470,15 +457,11 @@ class CaseBook:
         if pii.find_phones(text) or pii.find_ids(text):
             raise CaseError("公开回复里不能有电话号码或身份证号")
         with self.store.transaction() as db:
-            row = db.execute("select comment_id, account from cases where id = ?",
-                             [case_id]).fetchone()
+            row = case_rows.case_fields(db, case_id, "comment_id", "account")
             if row is None:
                 raise CaseError(f"案件 #{case_id} 不存在 (case {case_id} does not exist)")
-            comment_id, account = row
-            taken = db.execute(
-                "select status from outbox where comment_id = ? and kind = 'reply' "
-                "and status in ('pending', 'inflight', 'sent')", [comment_id]).fetchone()
-            if taken is not None:
+            comment_id, account = row["comment_id"], row["account"]
+            if has_public_reply(db, comment_id):
                 raise CaseError("这条留言已经有公开回复（已发送或正在发送），每条留言只回复一次")
             at = self.store.now()
             enqueue(db, key=f"case:{case_id}:reply:{at}", comment_id=comment_id, case_id=case_id,
@@ -488,9 +471,7 @@ class CaseBook:
 
     def events(self, case_id: int) -> list[dict[str, Any]]:
         self.get(case_id)
-        return self.store.query(
-            "select * from case_events where case_id = ? order by id", [case_id]
-        )
+        return case_rows.case_events(self.store, case_id)
 
     def list_cases(
         self,
@@ -500,31 +481,14 @@ class CaseBook:
         late: bool = False,
         open_only: bool = False,
     ) -> list[dict[str, Any]]:
-        where, params = [], []
-        if status:
-            where.append("c.status = ?")
-            params.append(status)
-        if priority:
-            where.append("c.priority = ?")
-            params.append(priority)
-        if open_only or late:
-            where.append("c.status in ({})".format(",".join("?" * len(OPEN_STATUSES))))
-            params.extend(OPEN_STATUSES)
-        sql = (
-            "select c.*, m.content, m.create_time, cl.score, cl.band, cl.category "
-            "from cases c left join comments m on m.id = c.comment_id "
-            "left join classifications cl on cl.comment_id = c.comment_id"
-        )
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by c.priority, c.opened_at"
-        rows = self.store.query(sql, params)
+        found = case_rows.list_cases(self.store, status=status, priority=priority,
+                                statuses=OPEN_STATUSES if open_only or late else ())
         now = self.store.clock()
-        for row in rows:
+        for row in found:
             row["due"] = self.next_deadline(row, now)
         if late:
-            rows = [r for r in rows if r["due"] and r["due"][2] < 0]
-        return rows
+            found = [r for r in found if r["due"] and r["due"][2] < 0]
+        return found
 
     # -- deadlines ------------------------------------------------------------------------
     def next_deadline(self, case: dict[str, Any], now: datetime) -> tuple[str, str, float] | None:
@@ -543,10 +507,7 @@ class CaseBook:
         Returns the new breaches as (case id, deadline name).
         """
         new: list[tuple[int, str]] = []
-        open_cases = self.store.query(
-            "select * from cases where status in ({})".format(",".join("?" * len(OPEN_STATUSES))),
-            list(OPEN_STATUSES),
-        )
+        open_cases = case_rows.cases_in(self.store, OPEN_STATUSES)
         at = iso(now)
         for case in open_cases:
             if case["status"] == "awaiting_contact" and self.policy.no_response_hours > 0:
@@ -567,12 +528,7 @@ class CaseBook:
                 if due > now:
                     continue
                 with self.store.transaction() as db:
-                    cur = db.execute(
-                        "insert or ignore into breaches (case_id, deadline, due_at, recorded_at) "
-                        "values (?, ?, ?, ?)",
-                        [case["id"], name, iso(due), at],
-                    )
-                    if cur.rowcount != 1:
+                    if not case_rows.record_breach(db, case["id"], name, iso(due), at):
                         continue
                     add_event(
                         db,
@@ -652,40 +608,6 @@ DEADLINE_LABELS = {
 HANDOFF_TEMPLATE = (
     "【转办】案件 #{case_id}：{summary}\n联系电话：{phone}\n请尽快联系并反馈处理结果。"
 )
-
-
-def enqueue(
-    db: Database,
-    *,
-    key: str,
-    comment_id: str,
-    case_id: int | None,
-    account: str,
-    kind: str,
-    rule: str,
-    params: dict[str, Any],
-    at: str,
-) -> None:
-    """Add a side effect to the outbox (inside the caller's transaction); a repeat key is a no-op."""
-    insert_row(
-        db,
-        "outbox",
-        {
-            "key": key,
-            "comment_id": comment_id,
-            "case_id": case_id,
-            "account": account,
-            "kind": kind,
-            "rule": rule,
-            "params": dumps(params),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": at,
-            "last_error": "",
-            "created_at": at,
-        },
-        on_conflict="ignore",
-    )
 
 
 __all__ = [

@@ -6,6 +6,7 @@ With no file at all, dianhua runs against the local mock (``http://127.0.0.1:876
 
 Environment overrides (applied after the file): ``DIANHUA_WECHAT_BASE_URL``,
 ``DIANHUA_WECHAT_APPID``, ``DIANHUA_WECHAT_SECRET`` (first account), ``DIANHUA_DB``,
+``DIANHUA_DB_URL`` (PostgreSQL instead of the SQLite file: ``postgresql://user@host:5432/db``),
 ``DIANHUA_RULES``, ``DIANHUA_MODEL``, ``DIANHUA_MODELS`` (the model registry), ``DIANHUA_WECOM_BASE_URL`` and ``DIANHUA_WECOM_KEY_<GROUP>``
 (a department group's robot key, e.g. ``DIANHUA_WECOM_KEY_DUTY``).
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases import CasePolicy, Deadlines
+from bot.cluster import ClusterConfig
 from bot.errors import ConfigError, InputError, Problem
 from bot.limits import read_file
 from bot.poller import PollSchedule
@@ -81,6 +83,7 @@ class Config:
     source: str = "(defaults)"
     accounts: tuple[AccountConfig, ...] = (AccountConfig(),)
     db: Path = Path("var/dianhua.db")
+    db_url: str = field(default="", repr=False)  # postgresql://… replaces the SQLite file
     rules: Path = Path("rules.yaml")
     model: Path | None = None
     model_registry: Path | None = None  # folder whose live.json the daemon follows (None: pinned)
@@ -114,6 +117,12 @@ class Config:
     log_retention: int = 10
     briefing: BriefingConfig = BriefingConfig()
     spikes_check_seconds: float = 60.0
+    cluster: ClusterConfig | None = None  # [cluster]: one of several replicas (issue 15)
+
+
+def store_target(config: Config) -> str:
+    """Where the store lives: the ``[storage] url`` (PostgreSQL) if set, else the SQLite file."""
+    return config.db_url or str(config.db)
 
 
 def poll_lag_limit(config: Config) -> float:
@@ -125,7 +134,7 @@ def poll_lag_limit(config: Config) -> float:
 
 
 _SCHEMA: dict[str, Any] = {
-    "storage": {"db": str},
+    "storage": {"db": str, "url": str},
     "rules": {"path": str, "reload_seconds": "pos", "spikes_check_seconds": "pos"},
     "model": {"path": str, "registry": str},
     "polling": {
@@ -147,6 +156,7 @@ _SCHEMA: dict[str, Any] = {
                   "contact_days_after_resolution": "pos",
                   "purge_every_minutes": "pos"},
     "log": {"file": str, "level": str, "rotation": str, "retention": int},
+    "cluster": {"replica_id": str, "lease_seconds": "pos", "claim_seconds": "pos"},
     "accounts": list,
 }
 _ACCOUNT_KEYS = {"name": str, "base_url": str, "appid": str, "secret": str,
@@ -359,6 +369,13 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
     if base_url and not re.match(r"^https?://[^\s/]+", base_url):
         checker.add("web.base_url", f"must start with https:// or http://, got {base_url!r}")
     keep = _section(data, "retention")
+    cluster = _cluster(data, env, checker)
+
+    db_url = str(env.get("DIANHUA_DB_URL") or _section(data, "storage").get("url", "")).strip()
+    if db_url and not db_url.startswith(("postgresql://", "postgres://")):
+        where = "DIANHUA_DB_URL" if env.get("DIANHUA_DB_URL") else "storage.url"
+        checker.add(where, "must be a PostgreSQL URL like postgresql://dianhua@127.0.0.1:5432/"
+                           f"dianhua (leave it out for the SQLite file), got {db_url.split('://')[0]!r}…")
 
     if checker.problems:
         raise ConfigError(checker.problems)
@@ -372,6 +389,7 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         source=file,
         accounts=tuple(accounts),
         db=_path(env.get("DIANHUA_DB") or _section(data, "storage").get("db", "var/dianhua.db")),
+        db_url=db_url,
         rules=_path(env.get("DIANHUA_RULES") or _section(data, "rules").get("path", "rules.yaml")),
         model=_path(model) if model else None,
         model_registry=_path(env.get("DIANHUA_MODELS") or _section(data, "model").get(
@@ -415,7 +433,27 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         log_retention=int(log.get("retention", 10)),
         briefing=briefing,
         spikes_check_seconds=float(_section(data, "rules").get("spikes_check_seconds", 60.0)),
+        cluster=cluster,
     )
+
+
+def _cluster(data: dict[str, Any], env: dict[str, str], checker: _Checker) -> ClusterConfig | None:
+    """``[cluster]`` (or ``DIANHUA_REPLICA_ID``) turns replica mode on; None otherwise."""
+    if "cluster" not in data and not env.get("DIANHUA_REPLICA_ID"):
+        return None
+    section = _section(data, "cluster")
+    lease = section.get("lease_seconds", 15.0)
+    claim = section.get("claim_seconds", 60.0)
+    if isinstance(lease, int | float) and not isinstance(lease, bool) and 0 < lease < 1:
+        checker.add("cluster.lease_seconds", f"must be at least 1 (renewed every third), got {lease}")
+    rid = env.get("DIANHUA_REPLICA_ID") or str(section.get("replica_id", ""))
+    if rid and not re.fullmatch(r"[\w.:@-]{1,100}", rid):
+        checker.add("cluster.replica_id", "letters, digits and . : @ - _ only (at most 100), "
+                    f"got {rid!r}")
+    try:
+        return ClusterConfig(replica_id=rid, lease_seconds=float(lease), claim_seconds=float(claim))
+    except (TypeError, ValueError):
+        return None
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from loguru import logger
 
 from bot.cases import CaseBook, enqueue
 from bot.clock import SHANGHAI, Clock, from_unix, utcnow
-from bot.config import Config
+from bot.cluster import Cluster
+from bot.config import Config, store_target
 from bot.errors import ApiError, DianhuaError
 from bot.lease import DatabaseLease
 from bot.metrics import Metrics
@@ -26,7 +27,7 @@ from bot.pipeline import Outcome, Pipeline, Predictor
 from bot.poller import Poller
 from bot.scheduler import Job, Scheduler
 from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
-from bot.store import Store
+from bot.store import Store, claims
 from bot.store import articles as watched
 
 DISCOVER_PAGES = 5
@@ -43,8 +44,11 @@ class Daemon:
         on_outcome: Callable[[Outcome, dict[str, Any]], None] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        # one daemon per database: a second one stops here, before it opens or polls anything
-        self.lease = DatabaseLease(config.db).acquire()
+        # one daemon per database: a second one stops here, before it opens or polls anything.
+        # Replicas ([cluster]) share one database on purpose: leases in it share the work.
+        self.lease = DatabaseLease(config.db)
+        if config.cluster is None:
+            self.lease.acquire()
         try:
             self._build(config, clock, model, transport, on_outcome, sleep)
         except BaseException:
@@ -66,7 +70,12 @@ class Daemon:
 
         self.config = config
         self.clock = clock
-        self.store = Store(config.db, clock=clock)
+        self.store = Store(store_target(config), clock=clock)
+        self.cluster: Cluster | None = None
+        if config.cluster is not None:
+            self.cluster = Cluster(self.store, [acc.name for acc in config.accounts],
+                                   replica_id=config.cluster.resolved_id(),
+                                   lease_seconds=config.cluster.lease_seconds, clock=clock)
         self.cases = CaseBook(self.store, config.cases)
         from bot.model_holder import ModelHolder
 
@@ -91,10 +100,13 @@ class Daemon:
         # a file whose examples fail is refused, at start-up too (docs/rules.md)
         self.rules = RulesHolder(config.rules, clock=clock, predict=self._predict_example)
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+        # Replicas share each account's access token through stable_token: with cgi-bin/token
+        # every replica's fetch would retire the others' tokens (40001 over and over).
+        stable = config.cluster is not None
         self.clients = {
             acc.name: WeChatClient(
                 acc.appid, acc.secret, base_url=acc.base_url, transport=transport,
-                use_stable_token=acc.use_stable_token, **extra,
+                use_stable_token=acc.use_stable_token or stable, **extra,
             )
             for acc in config.accounts
         }
@@ -110,11 +122,13 @@ class Daemon:
         self.pipeline = Pipeline(
             self.store, self.models, lambda: self.rules.current, clock=clock,
             duty_group=config.cases.duty_group, on_outcome=self._on_outcome,
+            pending=self._own_pending if self.cluster is not None else None,
         )
         self.poller = Poller(
             self.store, self.clients.get, schedule=config.polling, clock=clock,
             on_poll=self._on_poll, on_error=self._on_api_error,
             probe_seconds=config.quota_probe_minutes * 60, on_pause=self._on_pause,
+            accounts=self.cluster.held_accounts if self.cluster is not None else None,
         )
         self.sender = Sender(
             self.store,
@@ -128,6 +142,8 @@ class Daemon:
             on_sent=self._on_sent,
             on_error=self._on_api_error,
             case_url=self._case_url if config.web_base_url else None,
+            replica=self.cluster.id if self.cluster is not None else None,
+            claim_seconds=config.cluster.claim_seconds if config.cluster is not None else 60.0,
         )
         self.inbox, self.push = _push_endpoint(config, self.store, clock, self.metrics)
         from bot.alerts import SpikeJob
@@ -147,8 +163,24 @@ class Daemon:
             for art in acc.articles:
                 self.store.watch_article(acc.name, art.msg_data_id, art.index, title=art.title)
 
+    def runs_cluster_jobs(self) -> bool:
+        """Whether the once-per-cluster jobs run here: always without [cluster]; with it, only
+        on the replica holding the ``cluster:scheduler`` lease."""
+        return self.cluster is None or self.cluster.is_scheduler()
+
+    def beat(self) -> None:
+        """Replica mode: renew and rebalance the leases (see bot/cluster.py)."""
+        if self.cluster is not None:
+            self.cluster.beat()
+
+    def _own_pending(self, limit: int) -> list[dict[str, Any]]:
+        assert self.cluster is not None
+        return claims.pending_for(self.store, self.cluster.held_accounts(), limit)
+
     def discover(self) -> int:
         """Find articles to watch through freepublish/batchget (and datacube, best effort)."""
+        if not self.runs_cluster_jobs():
+            return 0
         found = 0
         for acc in self.config.accounts:
             if not acc.discover:
@@ -196,13 +228,16 @@ class Daemon:
         return self.sender.drain(kinds=GROUP_LANE)
 
     def check_deadlines(self) -> None:
-        self.cases.check_deadlines(self.clock())
+        if self.runs_cluster_jobs():
+            self.cases.check_deadlines(self.clock())
 
     def check_spikes(self) -> None:
-        self.spikes.run()
+        if self.runs_cluster_jobs():
+            self.spikes.run()
 
     def send_briefing(self) -> None:
-        self.briefing.run()
+        if self.runs_cluster_jobs():
+            self.briefing.run()
 
     def reload_rules(self) -> None:
         # the holder logs each reload (and each refusal) once; here only the metric and heartbeat
@@ -238,7 +273,7 @@ class Daemon:
         """Follow the registry's live.json / shadow.json; score new comments in shadow."""
         self.models.check()
         shadow = self.models.shadow
-        if shadow is None:
+        if shadow is None or not self.runs_cluster_jobs():
             return
         version = self.models.shadow_version
         if version not in self._shadow_since:
@@ -257,12 +292,15 @@ class Daemon:
         """Apply the retention policy ([retention]); logs one line with the counts."""
         from bot.retention import purge
 
+        if not self.runs_cluster_jobs():
+            return
         c = self.config
         purge(self.store, c.retention, now=self.clock(), session_idle_minutes=c.web_idle_minutes,
               session_absolute_hours=c.web_absolute_hours)
 
     def tick(self) -> None:
         """One round of every job, in the foreground."""
+        self.beat()
         self.heartbeat()
         self.reload_rules()
         self.reload_model()
@@ -280,9 +318,14 @@ class Daemon:
         """
         c = self.config
         sock = self._bind_http() if c.http_enabled else None
+        cluster_jobs = []
+        if self.cluster is not None and c.cluster is not None:
+            self.cluster.beat()  # take a share of the accounts before the first poll
+            cluster_jobs = [Job("cluster", self.cluster.beat, c.cluster.beat_seconds)]
         self.discover()
         self._scheduler = Scheduler(
             [
+                *cluster_jobs,
                 Job("poll", self.poll, c.tick_seconds),
                 Job("send", self.send_public, c.tick_seconds),
                 Job("notify", self.send_groups, c.tick_seconds),
@@ -303,8 +346,10 @@ class Daemon:
             self._tell_duty_about_fallback()
         if sock is not None:
             self._start_http(sock)
-        logger.info("dianhua running: {} account(s), database {}, rules {}",
-                    len(self.clients), c.db, self.rules.current.version)
+        logger.info("dianhua running: {} account(s), database {}, rules {}{}",
+                    len(self.clients), self.store.path, self.rules.current.version,
+                    f", replica {self.cluster.id} ({len(self.cluster.held_accounts())} account(s) "
+                    f"here)" if self.cluster is not None else "")
 
     def stop(self) -> None:
         self._stop.set()
@@ -319,6 +364,12 @@ class Daemon:
         self.metrics.up.set(0)
         for client in self.clients.values():
             client.close()
+        if self.cluster is not None:
+            try:  # the others take over at their next beat instead of after a lease period
+                self.cluster.release()
+            except DianhuaError as exc:
+                logger.warning("could not give the leases back ({}); they expire by themselves",
+                               exc)
         self.lease.release()
         logger.info("dianhua stopped cleanly")
 
@@ -435,11 +486,18 @@ class Daemon:
         """Per account: seconds since a poll last succeeded (0 while it watches no article)."""
         now = self.clock()
         watching = watched.watching_accounts(self.store)
-        return {
-            name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
-            if name in watching else 0.0
-            for name in self.clients
-        }
+        if self.cluster is None:
+            return {
+                name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
+                if name in watching else 0.0
+                for name in self.clients
+            }
+        lags = {}  # a replica answers for the accounts it polls; the others are other replicas'
+        for name in self.cluster.held_accounts():
+            since = self.cluster.held_since(name) or self.started_at
+            last = max(self._last_poll.get(name, since), since)  # not from an earlier holding
+            lags[name] = (now - last).total_seconds() if name in watching else 0.0
+        return lags
 
     def health(self) -> dict[str, Any]:
         """What /healthz and the desk say: see :mod:`bot.health`."""

@@ -6,8 +6,8 @@
     ├── ConfigError            a configuration file is wrong (file, line, field)
     ├── RulesError             rules.yaml has problems (carries every Problem)
     ├── ModelError             a model file is missing, corrupt, tampered or incompatible
-    ├── StoreError             the SQLite database cannot be used (every sqlite3.Error)
-    │   └── StoreBusy          locked, busy, disk full, I/O error: wait and try again
+    ├── StoreError             the database cannot be used (every sqlite3 / psycopg error)
+    │   └── StoreBusy          locked, busy, disk full, I/O error, connection lost: try again
     ├── PushRejected           a pushed message (服务器配置) failed its checks: signature, age, key, XML
     └── ApiError               the platform (WeChat / WeCom) answered with an error
         ├── AuthError          credentials wrong, IP not whitelisted, no permission: stop
@@ -85,14 +85,15 @@ class InputError(DianhuaError):
 
 
 class StoreError(DianhuaError):
-    """The SQLite store cannot be opened, migrated, read or written."""
+    """The store (SQLite or PostgreSQL) cannot be opened, migrated, read or written."""
 
     transient = False
 
 
 class StoreBusy(StoreError):
-    """The database is locked, busy, full or failing I/O: nothing is wrong with the data;
-    back off and try again (never blame the comment being processed)."""
+    """The database is locked, busy, full, failing I/O or unreachable (a lost PostgreSQL
+    connection, a serialization failure): nothing is wrong with the data; back off and try
+    again (never blame the comment being processed)."""
 
     transient = True
 

@@ -27,7 +27,8 @@ from loguru import logger
 
 from bot.clock import Clock, iso, utcnow
 from bot.errors import StoreError
-from bot.store import Store, article_key, comment_key, insert_row
+from bot.store import Store, article_key, comment_key
+from bot.store import messages as message_rows
 from connectors.wechat.push import PushMessage
 
 MESSAGE_ARTICLE = "message"  # msg_data_id of each account's private-message "article"
@@ -47,32 +48,24 @@ def message_key(account: str, msg: PushMessage) -> str:
 def record_message(store: Store, account: str, msg: PushMessage, received_at: str) -> bool:
     """Write one pushed message (idempotent). Returns False when it was already stored."""
     key = message_key(account, msg)
-    comment_id = ""
-    with store.transaction() as db:
-        if msg.msg_type == "text" and msg.msg_id is not None:
-            comment_id = comment_key(account, MESSAGE_ARTICLE, 0, msg.msg_id)
-        new = insert_row(db, "messages", {
-            "id": key, "account": account, "openid": msg.from_user, "msg_type": msg.msg_type,
-            "create_time": msg.create_time, "received_at": received_at, "comment_id": comment_id,
-        }, on_conflict="ignore")
-        if not new:
-            return False
-        if comment_id:
-            art = article_key(account, MESSAGE_ARTICLE, 0)
-            insert_row(db, "articles", {
-                "id": art, "account": account, "msg_data_id": MESSAGE_ARTICLE, "idx": 0,
-                "title": MESSAGE_TITLE, "source": "message", "published_at": received_at,
-                "added_at": received_at, "cursor": 0, "next_poll_at": received_at,
-                "active": 0, "polls": 0,
-            }, on_conflict="ignore")
-            insert_row(db, "comments", {
-                "id": comment_id, "account": account, "article_id": art,
-                "msg_data_id": MESSAGE_ARTICLE, "idx": 0, "user_comment_id": msg.msg_id,
-                "openid": msg.from_user, "content": msg.content[:MAX_CONTENT],
-                "create_time": msg.create_time, "comment_type": 0, "had_reply": 0,
-                "received_at": received_at, "state": "new", "channel": "message",
-            }, on_conflict="ignore")
-    return True
+    message = {"id": key, "account": account, "openid": msg.from_user, "msg_type": msg.msg_type,
+               "create_time": msg.create_time, "received_at": received_at, "comment_id": ""}
+    if msg.msg_type != "text" or msg.msg_id is None:
+        return message_rows.record(store, message)
+    comment_id = comment_key(account, MESSAGE_ARTICLE, 0, msg.msg_id)
+    art = article_key(account, MESSAGE_ARTICLE, 0)
+    return message_rows.record(store, {**message, "comment_id": comment_id}, article={
+        "id": art, "account": account, "msg_data_id": MESSAGE_ARTICLE, "idx": 0,
+        "title": MESSAGE_TITLE, "source": "message", "published_at": received_at,
+        "added_at": received_at, "cursor": 0, "next_poll_at": received_at,
+        "active": 0, "polls": 0,
+    }, comment={
+        "id": comment_id, "account": account, "article_id": art,
+        "msg_data_id": MESSAGE_ARTICLE, "idx": 0, "user_comment_id": msg.msg_id,
+        "openid": msg.from_user, "content": msg.content[:MAX_CONTENT],
+        "create_time": msg.create_time, "comment_type": 0, "had_reply": 0,
+        "received_at": received_at, "state": "new", "channel": "message",
+    })
 
 
 def _wait(future: cf.Future[bool], timeout: float) -> bool:

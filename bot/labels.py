@@ -26,6 +26,7 @@ from typing import Any
 from bot import pii
 from bot.clock import from_unix, iso
 from bot.store import Store
+from bot.store import labels as label_rows
 from classifiers.dataset import CATEGORIES
 
 
@@ -64,21 +65,12 @@ def _provenance(row: dict[str, Any]) -> dict[str, Any]:
 def export_labels(store: Store) -> Export:
     """Everything the desk learned, as training rows (see the module docstring)."""
     out = Export()
-    history = store.query(
-        "select comment_id, urgent, editor, at, id from label_history "
-        "where kind = 'urgent' and urgent is not null order by comment_id, at, id"
-    )
+    history = label_rows.urgent_marks(store)
     latest: dict[str, dict[str, tuple[int, str]]] = {}
     for h in history:  # each editor's latest urgent/not-urgent mark
         latest.setdefault(h["comment_id"], {})[h["editor"]] = (int(h["urgent"]), h["at"])
     conflicted = {cid for cid, marks in latest.items() if len({v for v, _ in marks.values()}) > 1}
-    rows = store.query(
-        "select l.comment_id, l.urgent, l.category, l.editor, l.at, m.content, m.account, "
-        "m.create_time, "
-        "cl.model_version, cl.score, cl.band, cl.category as model_category "
-        "from labels l join comments m on m.id = l.comment_id "
-        "left join classifications cl on cl.comment_id = l.comment_id order by l.at, l.comment_id"
-    )
+    rows = label_rows.labelled_comments(store)
     labeled = set()
     for r in rows:
         cid = r["comment_id"]
@@ -101,13 +93,7 @@ def export_labels(store: Store) -> Export:
         out.labels.append({
             "id": f"real:{cid}", "text": text, "urgent": int(r["urgent"]), "category": category,
             "tags": ["real", "editor"], "date": r["at"], "editor": r["editor"], **_provenance(r)})
-    resolved = store.query(
-        "select c.comment_id, c.resolved_at, c.outcome, m.content, m.account, m.create_time, "
-        "cl.model_version, "
-        "cl.score, cl.band, cl.category from cases c join comments m on m.id = c.comment_id "
-        "left join classifications cl on cl.comment_id = c.comment_id "
-        "where c.status = 'resolved' order by c.resolved_at, c.id"
-    )
+    resolved = label_rows.resolved_comments(store)
     for r in resolved:
         if r["comment_id"] in labeled or (r["category"] or "") not in CATEGORIES:
             continue

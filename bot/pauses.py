@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.clock import iso, parse_iso
 from bot.store import Store
+from bot.store import pauses as pause_rows
 
 
 class PauseBook:
@@ -25,41 +26,19 @@ class PauseBook:
 
         ``announced``: the duty group was told, so it is told again when polling resumes.
         """
-        now = self.store.now()
-        with self.store.transaction() as db:
-            existing = db.execute("select reason from account_pauses where account = ?",
-                                  [account]).fetchone()
-            if existing is None:
-                db.execute(
-                    "insert into account_pauses (account, reason, errcode, paused_at, until, "
-                    "next_probe_at, probes, announced) values (?, ?, ?, ?, ?, ?, 0, ?)",
-                    [account, reason, errcode, now, iso(until), iso(next_probe_at),
-                     int(announced)])
-            else:
-                db.execute("update account_pauses set reason = ?, errcode = ?, until = ?, "
-                           "next_probe_at = ? where account = ?",
-                           [reason, errcode, iso(until), iso(next_probe_at), account])
-        return existing is None
+        return pause_rows.pause(self.store, account, reason=reason, errcode=errcode,
+                                at=self.store.now(), until=iso(until),
+                                next_probe_at=iso(next_probe_at), announced=announced)
 
     def probe_later(self, account: str, at: datetime) -> None:
-        with self.store.transaction() as db:
-            db.execute("update account_pauses set next_probe_at = ?, probes = probes + 1 "
-                       "where account = ?", [iso(at), account])
+        pause_rows.probe_later(self.store, account, iso(at))
 
     def resume(self, account: str) -> dict[str, Any] | None:
         """Lift the pause; the lifted row, or None when the account was not paused."""
-        with self.store.transaction() as db:
-            cur = db.execute("select * from account_pauses where account = ?", [account])
-            row = cur.fetchone()
-            if row is None:
-                return None
-            lifted = dict(zip([c[0] for c in cur.description], row, strict=True))
-            db.execute("delete from account_pauses where account = ?", [account])
-            return lifted
+        return pause_rows.lift(self.store, account)
 
     def all(self) -> dict[str, dict[str, Any]]:
-        return {r["account"]: r for r in self.store.query(
-            "select * from account_pauses order by account")}
+        return {r["account"]: r for r in pause_rows.all_pauses(self.store)}
 
     def report(self) -> dict[str, dict[str, Any]]:
         """For /healthz and the desk: reason, since, until, next probe per paused account."""

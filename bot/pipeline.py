@@ -62,8 +62,11 @@ class Pipeline:
         clock: Clock = utcnow,
         duty_group: str = "duty",
         on_outcome: Callable[[Outcome, dict[str, Any]], None] | None = None,
+        pending: Callable[[int], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.store = store
+        # replica mode: the new comments of this replica's accounts only (bot/cluster.py)
+        self.pending = pending or store.pending_comments
         self.model = model
         self.rules = rules
         self.clock = clock
@@ -100,7 +103,7 @@ class Pipeline:
                        "processed again in {:.0f}s (attempt {})", exc, delay, self.store_failures)
 
     def _process_batch(self, limit: int) -> int:
-        rows = self.store.pending_comments(limit)
+        rows = self.pending(limit)
         if not rows:
             return 0
         try:
@@ -151,13 +154,12 @@ class Pipeline:
         at = iso(self.clock())
         case_id = None
         with self.store.transaction() as db:
-            if processing.comment_state(db, row["id"]) != "new":
-                return
+            if not processing.claim_new_comment(db, row["id"], "error"):
+                return  # another replica got to it first
             case_id = open_case(db, row, at=at, priority="P2", status="review",
                                 route=self.duty_group,
                                 note=f"automatic processing failed ({type(exc).__name__}); "
                                      "please read it")
-            processing.set_comment_state(db, row["id"], "error")
         logger.opt(exception=exc).error(
             "comment {} could not be processed ({}, twice); opened review case #{} for an editor",
             row["id"], type(exc).__name__, case_id,
@@ -194,7 +196,8 @@ class Pipeline:
         at = iso(now)
         case_id = open_case_id
         with self.store.transaction() as db:
-            if processing.comment_state(db, row["id"]) != "new":
+            # claimed first: of two replicas processing it at once, only one goes on
+            if not processing.claim_new_comment(db, row["id"]):
                 return None  # someone else processed it
             processing.write_classification(
                 db,
@@ -293,7 +296,6 @@ class Pipeline:
                     params=_masked(params, keep_template=True),
                     at=at,
                 )
-            processing.set_comment_state(db, row["id"], "processed")
         logger.info(
             "comment {} score={:.2f} band={} rules={} case={}",
             row["id"],

@@ -15,7 +15,7 @@ polled often, older ones less, and articles past ``stop_after_days`` are no long
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from loguru import logger
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import ApiError, AuthError, NotFound, RateLimited
 from bot.pauses import PauseBook, until_of
-from bot.store import Store
+from bot.store import Store, claims
 from bot.store import articles as watched
 from connectors.wechat.models import clean_text
 
@@ -80,8 +80,11 @@ class Poller:
         max_pages: int = 200,
         probe_seconds: float = 300.0,
         on_pause: Callable[[str, str, dict[str, Any]], None] | None = None,
+        accounts: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.store = store
+        # replica mode (bot/cluster.py): only these accounts, the ones whose leases we hold
+        self.accounts = accounts
         self.pauses = PauseBook(store)
         self.probe_seconds = probe_seconds
         self.on_pause = on_pause  # (account, "paused" | "resumed", details): tell the duty group
@@ -102,10 +105,19 @@ class Poller:
         """
         now = self.clock()
         rows = self.pauses.all()
+        owned = None if self.accounts is None else set(self.accounts())
+        if owned is not None:  # another replica probes (and polls) the other accounts
+            rows = {account: row for account, row in rows.items() if account in owned}
         self._paused_cache = set(rows)
         held = self._held_accounts(rows, now)
+        if owned is None:
+            due = self.store.due_articles(now, limit, skip_accounts=held)
+        else:
+            due = claims.due_articles_for(self.store, now, sorted(owned - set(held)), limit)
         total = 0
-        for article in self.store.due_articles(now, limit, skip_accounts=held):
+        for article in due:
+            if self.accounts is not None and article["account"] not in self.accounts():
+                continue  # the lease was lost during this round: another replica polls it now
             total += self.poll_article(article)
         return total
 

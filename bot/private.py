@@ -27,7 +27,9 @@ from bot import pii
 from bot.cases import CaseError, add_event, enqueue
 from bot.clock import SHANGHAI, from_unix, iso
 from bot.errors import ApiError, BadRequest
-from bot.store import Store
+from bot.store import Store, sending
+from bot.store import messages as message_rows
+from bot.store.cases import get_case
 from connectors.wechat.errors import maybe_delivered
 
 if TYPE_CHECKING:
@@ -45,18 +47,12 @@ def last_message_at(store: Store, account: str, openid: str) -> datetime | None:
     if not openid:
         return None
     # events (subscribe, menu clicks) open a different, 1-minute window: not counted here
-    rows = store.query("select max(create_time) as t from messages where account = ? and "
-                       "openid = ? and msg_type != 'event'", [account, openid])
-    t = rows[0]["t"] if rows else None
-    return from_unix(int(t)) if t else None
+    t = message_rows.last_create_time(store, account, openid)
+    return from_unix(t) if t else None
 
 
 def sent_in_window(store: Store, account: str, openid: str, since: datetime) -> int:
-    rows = store.query(
-        "select count(*) as n from outbox where kind = 'message' and account = ? and "
-        "status = 'sent' and sent_at >= ? and json_extract(params, '$.openid') = ?",
-        [account, iso(since), openid])
-    return int(rows[0]["n"])
+    return message_rows.sent_to(store, account, openid, iso(since))
 
 
 def window_problem(store: Store, account: str, openid: str, now: datetime) -> str:
@@ -137,8 +133,7 @@ def deliver(sender: Sender, row: dict[str, Any], params: dict[str, Any], client:
     if row["case_id"]:
         with sender.store.transaction() as db:
             now = sender.store.now()
-            db.execute("update cases set first_reply_at = coalesce(first_reply_at, ?) "
-                       "where id = ?", [now, row["case_id"]])
+            sending.first_reply(db, int(row["case_id"]), now)
             who = str(row["rule"] or "").removeprefix("editor:")
             add_event(db, int(row["case_id"]), now, who if row["rule"].startswith("editor:")
                       else "bot", "reply", note=f"私信已发送：{text[:200]}")
@@ -157,10 +152,9 @@ def queue_answer(store: Store, case_id: int, text: str, *, editor: str,
         raise CaseError("私信内容不能为空")
     if len(text) > MAX_CHARS:
         raise CaseError(f"私信最多 {MAX_CHARS} 个字")
-    rows = store.query("select * from cases where id = ?", [case_id])
-    if not rows:
+    case = get_case(store, case_id)
+    if case is None:
         raise CaseError(f"案件 #{case_id} 不存在")
-    case = rows[0]
     problem = window_problem(store, case["account"], case["openid"] or "", now)
     if problem:
         raise CaseError(problem)

@@ -34,7 +34,7 @@ from bot.errors import (
     RateLimited,
 )
 from bot.rules.templates import render_template
-from bot.store import Store, sending
+from bot.store import Store, claims, sending
 
 REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
 PUBLIC_LANE = ("reply", "message", "feature", "unfeature")  # the platform: what the reader sees
@@ -76,8 +76,13 @@ class Sender:
         on_sent: Callable[[dict[str, Any]], None] | None = None,
         on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
         case_url: Callable[[int], str] | None = None,
+        replica: str | None = None,
+        claim_seconds: float = 60.0,
     ) -> None:
         self.store = store
+        # replica mode: each row is claimed before it is performed (bot/store/claims.py)
+        self.replica = replica
+        self.claim_seconds = claim_seconds
         self.case_url = case_url
         self.wechat = wechat
         self.groups = groups
@@ -101,9 +106,31 @@ class Sender:
         if kinds is None:
             return self.drain(limit, PUBLIC_LANE) + self.drain(limit, GROUP_LANE)
         sent = 0
+        if self.replica is not None:
+            return self._drain_claimed(self.replica, limit, kinds)
         for row in self.store.due_outbox(self.clock(), limit, kinds):
             if self._send_one(row):
                 sent += 1
+        return sent
+
+    def _drain_claimed(self, replica: str, limit: int, kinds: tuple[str, ...]) -> int:
+        """With several replicas: claim each row, perform it as claimed, drop the claim.
+
+        The claimed row is read again, so a row another replica left ``inflight`` (it died
+        mid-send) goes through the restart check below: a reply is looked up on the platform
+        before it is posted again.
+        """
+        sent = 0
+        for due in claims.due_unclaimed(self.store, self.clock(), replica, limit, kinds):
+            row = claims.claim(self.store, int(due["id"]), replica, self.claim_seconds,
+                               self.clock())
+            if row is None:
+                continue  # another replica has it, or it is done
+            try:
+                if self._send_one(row):
+                    sent += 1
+            finally:
+                claims.unclaim(self.store, int(row["id"]), replica)
         return sent
 
     # -------------------------------------------------------------------------------------

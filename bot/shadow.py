@@ -12,7 +12,8 @@ from typing import Any
 
 from loguru import logger
 
-from bot.store import Store, insert_row
+from bot.store import Store
+from bot.store import shadow as shadow_rows
 
 BATCH = 200
 
@@ -20,14 +21,7 @@ BATCH = 200
 def score_shadow(store: Store, model: Any, since: str, at: str, limit: int = BATCH) -> int:
     """Score up to ``limit`` comments classified at or after ``since``; returns how many."""
     version = str(getattr(model, "version", "") or "")
-    rows = store.query(
-        "select cl.comment_id, m.content, cl.model_version, cl.score, cl.band "
-        "from classifications cl join comments m on m.id = cl.comment_id "
-        "left join shadow_scores s on s.comment_id = cl.comment_id and s.model_version = ? "
-        "where s.comment_id is null and cl.processed_at >= ? "
-        "order by cl.processed_at, cl.comment_id limit ?",
-        [version, since, limit],
-    )
+    rows = shadow_rows.unscored(store, version, since, limit)
     if not rows:
         return 0
     try:
@@ -35,25 +29,17 @@ def score_shadow(store: Store, model: Any, since: str, at: str, limit: int = BAT
     except Exception:
         logger.exception("shadow model {} failed to score a batch; skipping it", version)
         return 0
-    with store.transaction() as db:
-        for r, p in zip(rows, preds, strict=True):
-            insert_row(db, "shadow_scores", {
-                "comment_id": r["comment_id"], "model_version": version, "score": p.score,
-                "band": p.band, "category": p.category, "live_version": r["model_version"],
-                "live_score": r["score"], "live_band": r["band"], "at": at,
-            }, on_conflict="ignore")
+    shadow_rows.save_scores(store, [{
+        "comment_id": r["comment_id"], "model_version": version, "score": p.score,
+        "band": p.band, "category": p.category, "live_version": r["model_version"],
+        "live_score": r["score"], "live_band": r["band"], "at": at,
+    } for r, p in zip(rows, preds, strict=True)])
     return len(rows)
 
 
 def disagreements(store: Store, limit: int = 100) -> list[dict[str, Any]]:
     """Comments the shadow and the live model put in different bands, newest first."""
-    return store.query(
-        "select s.*, m.content, m.account, l.urgent as label_urgent, l.editor as label_editor "
-        "from shadow_scores s join comments m on m.id = s.comment_id "
-        "left join labels l on l.comment_id = s.comment_id "
-        "where s.band != s.live_band order by s.at desc, s.comment_id desc limit ?",
-        [limit],
-    )
+    return shadow_rows.disagreements(store, limit)
 
 
 __all__ = ["disagreements", "score_shadow"]

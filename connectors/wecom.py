@@ -19,6 +19,7 @@ from loguru import logger
 
 from bot.errors import BadRequest, ProtocolError, TransientError
 from connectors.retry import backoff_delay
+from connectors.tls import shared_ssl_context
 from connectors.wechat.errors import http_status_error, raise_for_errcode, transport_error
 
 TEXT_LIMIT = 2048
@@ -61,7 +62,7 @@ class WeComWebhook:
         self.backoff_cap = backoff_cap
         self._rng = random.Random()
         self._http = httpx.Client(base_url=self.base_url, transport=transport,
-                                  timeout=httpx.Timeout(timeout))
+                                  timeout=httpx.Timeout(timeout), verify=shared_ssl_context())
 
     def send_text(self, content: str, mentioned_list: list[str] | None = None) -> None:
         """A text message, cut safely to 2048 bytes; ``mentioned_list`` holds userids or ``@all``."""

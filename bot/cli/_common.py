@@ -21,6 +21,25 @@ config_option = click.option(
 )
 
 
+class DatabaseParam(click.ParamType):
+    """``--db``: a SQLite file (a ``Path``) or a ``postgresql://`` URL (kept as text)."""
+
+    name = "FILE|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Path):
+            return value
+        text = str(value)
+        if text.startswith(("postgresql://", "postgres://")):
+            return text
+        if Path(text).expanduser().is_dir():
+            self.fail(f"{text} is a folder, not a database file", param, ctx)
+        return Path(text).expanduser()
+
+
+DB_HELP = "SQLite file or postgresql:// URL (default: from the configuration)."
+
+
 @contextmanager
 def plain_errors() -> Iterator[None]:
     """Show dianhua's errors as plain messages (exit 1), never as tracebacks."""

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import DB_HELP, DatabaseParam, config_option, load, plain_errors
+from bot.config import store_target
 
 if TYPE_CHECKING:
     from bot.pauses import PauseBook
 
-db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="SQLite file (default: from the configuration).")
+db_option = click.option("--db", type=DatabaseParam(), default=None,
+                         help=DB_HELP)
 
 
 def _book(config_path: Path | None, db: Path | None) -> tuple[PauseBook, list[str]]:
@@ -21,7 +22,16 @@ def _book(config_path: Path | None, db: Path | None) -> tuple[PauseBook, list[st
     from bot.store import Store
 
     cfg = load(config_path)
-    return PauseBook(Store(db or cfg.db, must_exist=True)), [a.name for a in cfg.accounts]
+    return PauseBook(Store(db or store_target(cfg), must_exist=True)), [a.name for a in cfg.accounts]
+
+
+def _pollers(book: PauseBook) -> dict[str, str]:
+    """With replicas: account -> the replica holding its lease now (empty without replicas)."""
+    from bot.cluster import ACCOUNT
+    from bot.store import leases
+
+    return {name.removeprefix(ACCOUNT): holder
+            for name, holder in leases.live(book.store, ACCOUNT).items()}
 
 
 @click.group()
@@ -33,17 +43,20 @@ def accounts() -> None:
 @config_option
 @db_option
 def list_cmd(config_path: Path | None, db: Path | None) -> None:
-    """Every configured account: watched, or paused (why, until when, next probe)."""
+    """Every configured account: watched, or paused (why, until when, next probe); with
+    replicas, which replica polls it now."""
     with plain_errors():
         book, names = _book(config_path, db)
         pauses = book.report()
-    for name in sorted(set(names) | set(pauses)):
+        pollers = _pollers(book)
+    for name in sorted(set(names) | set(pauses) | set(pollers)):
         p = pauses.get(name)
+        by = f" (replica {pollers[name]})" if name in pollers else ""
         if p is None:
-            click.echo(f"{name:<16} watched")
+            click.echo(f"{name:<16} watched{by}")
         else:
             click.echo(f"{name:<16} PAUSED since {p['since'][:19]}: {p['reason']}; resumes by "
-                       f"{p['until'][:19]}, next probe {p['next_probe_at'][:19]} (UTC)")
+                       f"{p['until'][:19]}, next probe {p['next_probe_at'][:19]} (UTC){by}")
 
 
 @accounts.command("resume")

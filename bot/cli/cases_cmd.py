@@ -12,8 +12,9 @@ import click
 
 from bot import pii
 from bot.cases import STATUS_LABELS, parse_status
-from bot.cli._common import config_option, load, plain_errors, utf8_text
+from bot.cli._common import DB_HELP, DatabaseParam, config_option, load, plain_errors, utf8_text
 from bot.clock import SHANGHAI, beijing, parse_iso
+from bot.config import store_target
 
 
 def _book(config_path: Path | None, db: Path | None) -> Any:
@@ -21,7 +22,7 @@ def _book(config_path: Path | None, db: Path | None) -> Any:
     from bot.store import Store
 
     cfg = load(config_path)
-    return CaseBook(Store(db or cfg.db, must_exist=True), cfg.cases)
+    return CaseBook(Store(db or store_target(cfg), must_exist=True), cfg.cases)
 
 
 def _text_arg(value: str, what: str) -> str:
@@ -44,8 +45,8 @@ def _groups(config_path: Path | None) -> dict[str, str]:
     return out
 
 
-db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="SQLite file (default: from the configuration).")
+db_option = click.option("--db", type=DatabaseParam(), default=None,
+                         help=DB_HELP)
 
 
 def _left(due: Any) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import DB_HELP, DatabaseParam, config_option, load, plain_errors
+from bot.config import store_target
 
 
 @click.group()
@@ -16,8 +17,8 @@ def labels() -> None:
 
 @labels.command("export")
 @config_option
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file (default: from the configuration).")
+@click.option("--db", type=DatabaseParam(), default=None,
+              help=DB_HELP)
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("var/labels"), show_default=True,
               help="Where labels.jsonl, implicit.jsonl and conflicts.jsonl go.")
@@ -39,10 +40,8 @@ def export(config_path: Path | None, db: Path | None, out_dir: Path) -> None:
     from bot.store import Store
 
     with plain_errors():
-        path = db or load(config_path).db
-        if not Path(path).is_file():
-            raise click.ClickException(f"no database at {path}; pass --db or --config")
-        store = Store(path)
+        path = db or store_target(load(config_path))
+        store = Store(path, must_exist=True)
         try:
             result = export_labels(store)
         finally:

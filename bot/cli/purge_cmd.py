@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import DB_HELP, DatabaseParam, config_option, load, plain_errors
+from bot.config import store_target
 
 
 @click.command()
 @config_option
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file (default: from the configuration).")
+@click.option("--db", type=DatabaseParam(), default=None,
+              help=DB_HELP)
 @click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="The counts as one JSON object.")
 def purge(config_path: Path | None, db: Path | None, dry_run: bool, as_json: bool) -> None:
@@ -36,7 +37,7 @@ def purge(config_path: Path | None, db: Path | None, dry_run: bool, as_json: boo
         config = load(config_path)
         logs.setup(level="INFO", file=config.log_file, rotation=config.log_rotation,
                    retention=config.log_retention, stderr=False)
-        store = Store(db or config.db, must_exist=True)  # a wrong path purges nothing: say so
+        store = Store(db or store_target(config), must_exist=True)  # a wrong path purges nothing: say so
         try:
             report = run_purge(store, config.retention, dry_run=dry_run,
                                session_idle_minutes=config.web_idle_minutes,

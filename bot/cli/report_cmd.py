@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import DatabaseParam, config_option, load, plain_errors
 from bot.clock import SHANGHAI, utcnow
+from bot.config import store_target
 
 FORMATS = ("html", "md", "json")
 
@@ -37,8 +38,8 @@ def parse_when(value: str, *, end: bool = False) -> datetime:
 
 @click.command()
 @config_option
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite file (default: from the configuration). Opened read-only.")
+@click.option("--db", type=DatabaseParam(), default=None,
+              help="SQLite file (opened read-only) or postgresql:// URL (default: from the configuration).")
 @click.option("--since", help="Start, Beijing time: 2026-12-01 or '2026-12-01 08:00' "
               "(default: today 00:00).")
 @click.option("--until", help="End, Beijing time; a bare date includes that whole day (default: now).")
@@ -65,7 +66,7 @@ def report(config_path: Path | None, db: Path | None, since: str | None, until: 
         raise click.BadParameter(f"the folder {out.parent} does not exist", param_hint="--out")
     with plain_errors():
         cfg = load(config_path)
-        data = build_report(db or cfg.db, start, stop, now=now, account=account, policy=cfg.cases)
+        data = build_report(db or store_target(cfg), start, stop, now=now, account=account, policy=cfg.cases)
         text = {"html": render.to_html, "md": render.to_markdown, "json": render.to_json}[fmt](data)
     if out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

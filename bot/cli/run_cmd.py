@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.cli._common import config_option, load, plain_errors
+from bot.store.engine import redact_url
 
 
 @click.command()
@@ -57,7 +58,7 @@ def config_check(config_path: Path | None) -> None:
         for p in exc.problems:
             click.echo(str(p), err=True)
         raise SystemExit(1) from exc
-    click.echo(f"config {cfg.source}: ok ({len(cfg.accounts)} account(s), database {cfg.db})")
+    click.echo(f"config {cfg.source}: ok ({len(cfg.accounts)} account(s), database {redact_url(cfg.db_url) if cfg.db_url else cfg.db})")
     try:
         from bot.rules import load_rules
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors
+from bot.cli._common import DatabaseParam, config_option, load, plain_errors
 from bot.cli.rules_cmd import _comments, _load, _predictions, _rules_file
 from bot.clock import SHANGHAI
+from bot.config import store_target
 from bot.rules.replay import _when
 from bot.rules.spikes import SpikeEvent, SpikeWatch, event_from, replay, spike_line
 
@@ -24,8 +25,9 @@ from bot.rules.spikes import SpikeEvent, SpikeWatch, event_from, replay, spike_l
               help="A JSON Lines file of comments (text, created_at, band or a trained model, article_title).")
 @click.option("--day", help="A day from the database, Beijing time (2026-12-01); earlier days give the baseline.")
 @config_option
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --day: SQLite file (default: from the configuration). Opened read-only.")
+@click.option("--db", type=DatabaseParam(), default=None,
+              help="With --day: SQLite file (opened read-only) or postgresql:// URL "
+                   "(default: from the configuration).")
 @click.pass_context
 def spikes(ctx: click.Context, file: str | None, data: str | None, day: str | None,
            config_path: Path | None, db: Path | None) -> None:
@@ -58,7 +60,7 @@ def spikes(ctx: click.Context, file: str | None, data: str | None, day: str | No
             raise click.BadParameter(f"{day!r} is not a date like 2026-12-01", param_hint="--day") from None
         stop = start + timedelta(days=1)
         with plain_errors():
-            events = _db_events(db or load(config_path).db, start - watch.lookback, stop, rs)
+            events = _db_events(db or store_target(load(config_path)), start - watch.lookback, stop, rs)
     alerts = [a for a in replay(watch, events) if start is None or (stop is not None and start <= a.at < stop)]
     for alert in alerts:
         click.echo(spike_line(alert, rs.groups))
@@ -68,7 +70,7 @@ def spikes(ctx: click.Context, file: str | None, data: str | None, day: str | No
                f"({len(watch.rules)} spike rules, rules version {rs.version})")
 
 
-def _db_events(db: Path, since: datetime, until: datetime, rs: object) -> list[SpikeEvent]:
+def _db_events(db: Path | str, since: datetime, until: datetime, rs: object) -> list[SpikeEvent]:
     from bot.clock import from_unix
     from bot.report.data import open_readonly, spike_events
 

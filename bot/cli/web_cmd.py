@@ -7,11 +7,20 @@ from typing import Any
 
 import click
 
-from bot.cli._common import config_option, load, plain_errors, stdin_line, utf8_text
+from bot.cli._common import (
+    DB_HELP,
+    DatabaseParam,
+    config_option,
+    load,
+    plain_errors,
+    stdin_line,
+    utf8_text,
+)
 from bot.clock import beijing
+from bot.config import store_target
 
-db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="SQLite file (default: from the configuration).")
+db_option = click.option("--db", type=DatabaseParam(), default=None,
+                         help=DB_HELP)
 
 
 @click.command()
@@ -51,7 +60,7 @@ def _users(config_path: Path | None, db: Path | None, *, create: bool = False) -
     from bot.web.users import UserBook
 
     config = load(config_path)
-    store = Store(db or config.db, must_exist=not create, create_dirs=False)
+    store = Store(db or store_target(config), must_exist=not create, create_dirs=False)
     return UserBook(store, dict(config.web_users))
 
 

@@ -18,7 +18,8 @@ from bot.report.data import Period, accounts, collect, open_readonly
 
 def build_report(db: str | Path, since: datetime, until: datetime, *, now: datetime,
                  account: str | None = None, policy: CasePolicy | None = None) -> dict[str, Any]:
-    """The report for ``[since, until)`` from the SQLite file ``db`` (opened read-only)."""
+    """The report for ``[since, until)`` from the SQLite file ``db`` (opened read-only) or the
+    PostgreSQL database at the ``postgresql://`` URL ``db``."""
     query, close = open_readonly(db)
     try:
         if account is not None:

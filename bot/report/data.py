@@ -166,7 +166,8 @@ def late_cases(q: Query, now: datetime, policy: CasePolicy | None = None,
         name, due = overdue[0]
         out.append({"id": r["id"], "priority": r["priority"], "status": r["status"],
                     "status_label": STATUS_LABELS.get(r["status"], r["status"]),
-                    "route": r["route"] or "", "deadline": name,
+                    "route": r["route"] or "", "account": r["account"] or "",
+                    "assignee": r["assignee"] or "", "deadline": name,
                     "deadline_label": DEADLINE_LABELS.get(name, name), "due_at": beijing(due),
                     "late_seconds": (now - due).total_seconds(),
                     "text": pii.mask(r["content"] or "")[:120]})
@@ -190,7 +191,7 @@ def alerts(q: Query, period: Period) -> list[dict[str, Any]]:
     rows = rows_of.alerts(q, period)
     return [{"at": beijing(r["at"]), "rule": r["rule"], "per": r["per"], "scope": r["scope"],
              "group": r["grp"], "count": r["count"], "baseline": r["baseline"],
-             "text": pii.mask(r["text"] or "")} for r in rows]
+             "account": r["account"] or "", "text": pii.mask(r["text"] or "")} for r in rows]
 
 
 def accounts(q: Query) -> list[str]:
@@ -239,7 +240,7 @@ def recent_alerts(q: Query, since: datetime, limit: int = 20) -> list[dict[str, 
     rows = rows_of.recent_alerts(q, since, limit)
     return [{"at": beijing(r["at"]), "rule": r["rule"], "per": r["per"], "scope": r["scope"],
              "group": r["grp"], "count": r["count"], "baseline": r["baseline"],
-             "text": pii.mask(r["text"] or "")} for r in rows]
+             "account": r["account"] or "", "text": pii.mask(r["text"] or "")} for r in rows]
 
 
 __all__ = ["Period", "Query", "accounts", "alerts", "beijing", "breakdown", "collect", "duration", "hourly", "last_alerts",

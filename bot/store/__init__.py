@@ -23,326 +23,53 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import StoreBusy, StoreError
 from bot.files import private_dir, private_file
-
-MIGRATIONS = Migrations("dianhua")
-
-
-@MIGRATIONS()
-def m001_initial(db: Database) -> None:
-    db.table("articles").create(
-        {
-            "id": str,  # account:msg_data_id:index
-            "account": str,
-            "msg_data_id": str,
-            "idx": int,
-            "title": str,
-            "source": str,
-            "published_at": str,
-            "added_at": str,
-            "cursor": int,  # comments already stored from the start of the list
-            "last_polled_at": str,
-            "next_poll_at": str,
-            "last_new_at": str,
-            "active": int,
-            "polls": int,
-        },
-        pk="id",
-        not_null={"account", "msg_data_id", "idx"},
-        defaults={"cursor": 0, "active": 1, "polls": 0, "title": "", "source": "config"},
-    )
-    db.table("comments").create(
-        {
-            "id": str,  # account:msg_data_id:index:user_comment_id
-            "account": str,
-            "article_id": str,
-            "msg_data_id": str,
-            "idx": int,
-            "user_comment_id": int,
-            "openid": str,
-            "content": str,
-            "create_time": int,
-            "comment_type": int,
-            "had_reply": int,
-            "received_at": str,
-            "state": str,  # new | processed | skipped
-        },
-        pk="id",
-        defaults={"state": "new", "had_reply": 0, "comment_type": 0},
-    )
-    db.table("comments").create_index(["state"])
-    db.table("comments").create_index(["account", "openid"])
-    db.table("classifications").create(
-        {
-            "comment_id": str,
-            "score": float,
-            "band": str,
-            "category": str,
-            "category_score": float,
-            "top_terms": str,  # JSON
-            "model_version": str,
-            "rules_version": str,
-            "matched_rules": str,  # JSON
-            "route": str,
-            "tags": str,  # JSON
-            "shadow_actions": str,  # JSON
-            "processed_at": str,
-        },
-        pk="comment_id",
-    )
-    db.table("traces").create(
-        {
-            "comment_id": str,
-            "position": int,
-            "rule": str,
-            "conditions": str,  # JSON [[name, bool], ...]
-            "matched": int,
-            "shadow": int,
-            "suppressed": str,  # JSON
-        },
-        pk=("comment_id", "position"),
-    )
-    db.table("outbox").create(
-        {
-            "id": int,
-            "key": str,  # comment_id:position:kind — unique
-            "comment_id": str,
-            "case_id": int,
-            "account": str,
-            "kind": str,  # reply | notify | feature | unfeature
-            "rule": str,
-            "params": str,  # JSON
-            "status": str,  # pending | inflight | sent | failed (gave up) | skipped
-            "attempts": int,
-            "next_attempt_at": str,
-            "last_error": str,
-            "created_at": str,
-            "sent_at": str,
-        },
-        pk="id",
-        defaults={"status": "pending", "attempts": 0},
-    )
-    db.table("outbox").create_index(["key"], unique=True)
-    db.table("outbox").create_index(["status", "next_attempt_at"])
-    db.table("cases").create(
-        {
-            "id": int,
-            "comment_id": str,  # the comment that opened it
-            "account": str,
-            "openid": str,
-            "article_id": str,
-            "status": str,
-            "priority": str,
-            "queue": str,
-            "route": str,
-            "contact_phone": str,  # extracted; shown only to the people who call back
-            "contact_id": str,
-            "assignee": str,
-            "opened_at": str,
-            "updated_at": str,
-            "first_reply_at": str,
-            "contact_at": str,
-            "handed_off_at": str,
-            "resolved_at": str,
-            "outcome": str,
-        },
-        pk="id",
-        defaults={"queue": "", "route": "", "assignee": "", "contact_phone": "", "contact_id": ""},
-    )
-    db.table("cases").create_index(["comment_id"], unique=True)
-    db.table("cases").create_index(["account", "openid", "status"])
-    db.table("case_events").create(
-        {
-            "id": int,
-            "case_id": int,
-            "at": str,
-            "actor": str,
-            "kind": str,  # opened | status | note | assign | attach | notify | deadline
-            "from_status": str,
-            "to_status": str,
-            "note": str,
-            "comment_id": str,
-        },
-        pk="id",
-        foreign_keys=[("case_id", "cases", "id")],
-    )
-    db.table("case_events").create_index(["case_id"])
-    db.table("breaches").create(
-        {"case_id": int, "deadline": str, "due_at": str, "recorded_at": str},
-        pk=("case_id", "deadline"),
-    )
-    db.table("labels").create(
-        {"comment_id": str, "urgent": int, "category": str, "editor": str, "at": str},
-        pk="comment_id",
-    )
-    db.table("meta").create({"key": str, "value": str}, pk="key")
+from bot.store.engine import (
+    Engine,
+    SQLiteEngine,
+    Transaction,
+    is_postgres_url,
+    open_engine,
+    redact_url,
+    sqlite_error,
+)
+from bot.store.migrations import ID_TABLES, MIGRATIONS, PRIMARY_KEYS, migrate
 
 
-@MIGRATIONS()
-def m002_users(db: Database) -> None:
-    """Editors who sign in to the desk (password hashes only)."""
-    db.table("users").create(
-        {"name": str, "password_hash": str, "created_at": str, "failed_logins": int,
-         "locked_until": str},
-        pk="name",
-        defaults={"failed_logins": 0},
-    )
+def insert_row(db: Transaction, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
+    """One portable ``INSERT`` in a transaction; returns the new row's id, or 1, or 0.
 
-
-@MIGRATIONS()
-def m003_full_scans(db: Database) -> None:
-    """When each article's comment list was last read from the start."""
-    db.table("articles").add_column("last_full_scan_at", str)
-
-
-@MIGRATIONS()
-def m004_hot_path_indexes(db: Database) -> None:
-    """Indexes for the questions asked once per comment (writer history, reply limits)."""
-    db.table("outbox").create_index(["comment_id"], if_not_exists=True)
-    db.table("outbox").create_index(["kind", "created_at"], if_not_exists=True)
-    db.table("comments").create_index(["article_id"], if_not_exists=True)
-
-
-@MIGRATIONS()
-def m005_account_pauses(db: Database) -> None:
-    """Accounts whose polls are paused (daily quota, refused credentials), durable and shared
-    with `dianhua accounts` and the desk."""
-    db.table("account_pauses").create(
-        {
-            "account": str,
-            "reason": str,
-            "errcode": int,
-            "paused_at": str,
-            "until": str,  # the latest time polls resume by themselves
-            "next_probe_at": str,  # when to ask the platform whether it answers again
-            "probes": int,
-            "announced": int,  # the duty group was told (and is told again on resume)
-        },
-        pk="account",
-        defaults={"probes": 0, "announced": 0},
-        if_not_exists=True,
-    )
-
-
-@MIGRATIONS()
-def m007_sessions_roles_throttle(db: Database) -> None:
-    """Issue 17: server-side desk sessions, sign-in back-off, roles and departments."""
-    db.table("sessions").create(
-        {"id_hash": str, "user": str, "created_at": str, "last_seen_at": str, "address": str},
-        pk="id_hash",
-    )
-    db.table("sessions").create_index(["user"])
-    db.table("login_throttle").create(
-        {"key": str, "failures": int, "blocked_until": str, "updated_at": str},
-        pk="key",
-        defaults={"failures": 0},
-    )
-    users = db.table("users")
-    users.add_column("role", str, not_null_default="editor")
-    users.add_column("departments", str, not_null_default="")  # comma-separated group names
-    users.add_column("accounts", str, not_null_default="")  # comma-separated account names
-    db.table("comments").create_index(["received_at"], if_not_exists=True)
-    db.table("cases").create_index(["resolved_at"], if_not_exists=True)
-
-
-@MIGRATIONS()
-def m006_case_events_by_comment(db: Database) -> None:
-    """The desk's stream shows which case a follow-up was attached to."""
-    db.table("case_events").create_index(["comment_id"], if_not_exists=True)
-
-
-@MIGRATIONS()
-def m008_analysts_loop(db: Database) -> None:
-    """Every editor's mark kept (conflicts stay visible), and a candidate model's shadow scores."""
-    db.table("label_history").create(
-        {"id": int, "comment_id": str, "urgent": int, "category": str, "editor": str,
-         "at": str, "kind": str},  # kind: urgent | category
-        pk="id",
-    )
-    db.table("label_history").create_index(["comment_id"])
-    db.execute(
-        "insert into label_history (comment_id, urgent, category, editor, at, kind) "
-        "select comment_id, urgent, category, editor, at, 'urgent' from labels"
-    )
-    db.table("shadow_scores").create(
-        {"comment_id": str, "model_version": str, "score": float, "band": str, "category": str,
-         "live_version": str, "live_score": float, "live_band": str, "at": str},
-        pk=("comment_id", "model_version"),
-    )
-    db.table("shadow_scores").create_index(["model_version", "at"])
-
-
-@MIGRATIONS()
-def m009_case_reason(db: Database) -> None:
-    """Why the bot opened a case, in words for editors (e.g. "安全网：产妇 + 住院 + 等着")."""
-    if "reason" not in db.table("cases").columns_dict:
-        db.table("cases").add_column("reason", str, not_null_default="")
-
-
-@MIGRATIONS()
-def m011_private_messages(db: Database) -> None:
-    """Readers' private messages (pushed by the platform) and the channel of each comment row."""
-    db.table("comments").add_column("channel", str, not_null_default="comment")
-    db.table("messages").create(
-        {
-            "id": str,  # account:MsgId (events: account:event:openid:create_time)
-            "account": str,
-            "openid": str,
-            "msg_type": str,
-            "create_time": int,  # the platform's time (the 48-hour window counts from it)
-            "received_at": str,
-            "comment_id": str,  # the comments row of a text message (channel 'message')
-        },
-        pk="id",
-    )
-    db.table("messages").create_index(["account", "openid", "create_time"])
-
-
-@MIGRATIONS()
-def m012_alerts(db: Database) -> None:
-    """Spike alerts raised by the spikes: section of rules.yaml, one row per spike (unique key)."""
-    if "alerts" in db.table_names():
-        return
-    db.table("alerts").create(
-        {"id": int, "key": str, "rule": str, "per": str, "scope": str, "grp": str, "count": int,
-         "baseline": float, "at": str, "window_start": str, "comment_ids": str, "text": str,
-         "account": str},
-        pk="id",
-        defaults={"account": ""},
-    )
-    db.table("alerts").create_index(["key"], unique=True)
-    db.table("alerts").create_index(["rule", "scope", "at"])
-
-
-@MIGRATIONS()
-def m012b_comment_time_index(db: Database) -> None:
-    """Comments by platform time: the spike job (every minute) and reports read them by period."""
-    db.table("comments").create_index(["create_time"], if_not_exists=True)
-
-
-def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
-    """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
-
-    The hot path uses this instead of ``Table.insert``, which inspects the schema on every call.
-    Returns 0 when an ``ignore`` insert changed nothing.
+    ``on_conflict``: ``""`` (a conflict is an error), ``"ignore"`` (``ON CONFLICT DO NOTHING``)
+    or ``"replace"`` (``ON CONFLICT (primary key) DO UPDATE`` every other column). Returns the
+    id the database gave the row for the tables with an integer id (``RETURNING id``), else 1
+    when a row was written; 0 when an ``ignore`` insert changed nothing.
     """
-    cols = ", ".join(f"[{c}]" for c in row)
-    marks = ", ".join("?" for _ in row)
-    verb = f"INSERT OR {on_conflict.upper()}" if on_conflict else "INSERT"
-    cur = db.conn.execute(f"{verb} INTO [{table}] ({cols}) VALUES ({marks})", list(row.values()))
-    return int(cur.lastrowid or 0) if cur.rowcount else 0
+    cols = list(row)
+    names = ", ".join(f'"{c}"' for c in cols)
+    marks = ", ".join("?" for _ in cols)
+    sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+    if on_conflict == "ignore":
+        sql += " ON CONFLICT DO NOTHING"
+    elif on_conflict == "replace":
+        pk = PRIMARY_KEYS[table]
+        rest = [c for c in cols if c not in pk]
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in rest)
+        sql += f' ON CONFLICT ({", ".join(pk)}) ' + (f"DO UPDATE SET {sets}" if rest
+                                                      else "DO NOTHING")
+    elif on_conflict:
+        raise ValueError(f"on_conflict must be '', 'ignore' or 'replace', not {on_conflict!r}")
+    if table in ID_TABLES:
+        found = db.execute(sql + " RETURNING id", list(row.values())).fetchone()
+        return int(found[0]) if found is not None else 0
+    return 1 if db.execute(sql, list(row.values())).rowcount else 0
 
 
 def _dumps(value: Any) -> str:
@@ -358,16 +85,19 @@ def comment_key(account: str, msg_data_id: str | int, index: int, user_comment_i
 
 
 class Store:
-    """A thread-safe handle on the SQLite file. One writer at a time, WAL for readers.
+    """A thread-safe handle on dianhua's database: a SQLite file (default) or PostgreSQL.
 
-    Writes go through one connection, serialised by a lock; reads outside a transaction use a
-    connection of their own per thread, so a reader (the desk) never waits behind a writer
-    (the pipeline waiting out an analyst's lock). Every ``sqlite3.Error`` leaves this class as
-    a :class:`StoreError` (``transient`` when waiting and trying again can help).
+    ``target`` is a file path (SQLite: one writer at a time, WAL for readers) or a
+    ``postgresql://`` URL (a pooled connection per unit of work); see
+    :mod:`bot.store.engine`. Transactions in one process run one at a time; reads outside a
+    transaction never wait behind one (the desk never waits for the pipeline). Every driver
+    error leaves this class as a :class:`StoreError` (:class:`StoreBusy` when waiting and
+    trying again can help).
 
     ``must_exist`` refuses to create a missing file (read-only commands); ``create_dirs``
     creates missing parent folders (the daemon's default ``var/``); ``busy_timeout`` is how long
-    a statement waits for another process's write lock before :class:`StoreBusy`.
+    a statement waits for another process's lock (or a free pooled connection) before
+    :class:`StoreBusy`.
     """
 
     def __init__(
@@ -382,11 +112,15 @@ class Store:
         self.path = str(path) if path is not None else ":memory:"
         self.clock = clock
         self.busy_timeout = busy_timeout
-        self._lock = threading.RLock()
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-        self._closed = False
+        if is_postgres_url(self.path):
+            self.engine: Engine = open_engine(self.path, busy_timeout=busy_timeout)
+            self.path = redact_url(self.path)  # what messages name: no password
+            try:
+                migrate(self.engine, self.now())
+            except BaseException:
+                self.engine.close()
+                raise
+            return
         memory = self.path == ":memory:"
         if not memory:
             file = Path(self.path)
@@ -410,85 +144,51 @@ class Store:
                 # 0600 before SQLite writes anything: its -wal and -shm copy the file's mode
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
                 private_file(self.path)
-            conn = self._connect()
+            self.engine = SQLiteEngine(self.path, busy_timeout=busy_timeout)
             if not memory:
-                conn.execute("PRAGMA journal_mode = WAL")
                 for suffix in ("-wal", "-shm"):
                     private_file(self.path + suffix)
-            self.db = Database(conn)
-            with self._lock:
-                MIGRATIONS.apply(self.db)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        try:
+            migrate(self.engine, self.now())
+        except StoreError as exc:
+            self.engine.close()
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self.busy_timeout,
-                               isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgres"``."""
+        return self.engine.dialect
+
+    @property
+    def db(self) -> Any:
+        """SQLite only: the sqlite-utils ``Database`` on the write connection (tests, tools)."""
+        if not isinstance(self.engine, SQLiteEngine):
+            raise AttributeError("store.db is the SQLite connection; this store is PostgreSQL")
+        return self.engine.db
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """One atomic unit of work (``BEGIN IMMEDIATE`` … ``COMMIT``), serialised across threads.
+    def transaction(self) -> Iterator[Transaction]:
+        """One atomic unit of work, serialised across this process's threads.
 
-        A ``sqlite3.Error`` anywhere in it (begin, body, commit) rolls back and becomes a
+        A driver error anywhere in it (begin, body, commit) rolls back and becomes a
         :class:`StoreError`; other exceptions roll back and propagate unchanged.
         """
-        with self._lock:
-            conn = self.db.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise store_error(exc, f"cannot start a transaction on {self.path}") from exc
-            self._local.in_tx = True
-            try:
-                yield self.db
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                _rollback(conn)
-                if isinstance(exc, sqlite3.Error):
-                    raise store_error(exc, f"a write to {self.path} failed") from exc
-                raise
-            finally:
-                self._local.in_tx = False
+        with self.engine.transaction() as tx:
+            yield tx
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        """Rows as dicts. Outside a transaction it reads on this thread's own connection."""
-        try:
-            if self.path == ":memory:" or getattr(self._local, "in_tx", False):
-                with self._lock:
-                    return list(self.db.query(sql, params))
-            return list(self._reader().query(sql, params))
-        except sqlite3.Error as exc:
-            raise store_error(exc, f"a read from {self.path} failed") from exc
-
-    def _reader(self) -> Database:
-        """This thread's read connection (created on first use, closed by :meth:`close`)."""
-        reader = getattr(self._local, "reader", None)
-        if reader is None:
-            if self._closed:
-                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-            conn = self._connect()
-            reader = Database(conn)
-            self._local.reader = reader
-            with self._readers_lock:  # not the write lock: a reader never waits for a writer
-                self._readers.append(conn)
-        return reader
+        """Rows as dicts. Outside a transaction it never waits for one; inside one (on this
+        thread) it reads on the transaction's connection."""
+        return self.engine.query(sql, params)
 
     def now(self) -> str:
         return iso(self.clock())
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            with self._readers_lock:
-                for conn in self._readers:
-                    conn.close()
-                self._readers.clear()
-            self.db.close()
+        self.engine.close()
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         rows = self.query("select value from meta where key = ?", [key])
@@ -496,7 +196,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            db.table("meta").upsert({"key": key, "value": value}, pk="key")
+            insert_row(db, "meta", {"key": key, "value": value}, on_conflict="replace")
 
     # -- articles -------------------------------------------------------------------------
     def watch_article(
@@ -513,7 +213,9 @@ class Store:
         key = article_key(account, msg_data_id, index)
         now = self.now()
         with self.transaction() as db:
-            db.table("articles").insert(
+            insert_row(
+                db,
+                "articles",
                 {
                     "id": key,
                     "account": account,
@@ -528,8 +230,7 @@ class Store:
                     "active": 1,
                     "polls": 0,
                 },
-                pk="id",
-                ignore=True,
+                on_conflict="ignore",
             )
             if title:
                 db.execute(
@@ -606,16 +307,15 @@ class Store:
                 }
             )
         with self.transaction() as db:
-            before = db.execute("select total_changes()").fetchone()[0]
-            if rows:
-                db.table("comments").insert_all(rows, pk="id", ignore=True)
-            inserted = db.execute("select total_changes()").fetchone()[0] - before
+            inserted = sum(insert_row(db, "comments", r, on_conflict="ignore") for r in rows)
             db.execute(
-                "update articles set cursor = max(cursor, ?), last_polled_at = ?, next_poll_at = ?,"
+                "update articles set cursor = case when cursor > ? then cursor else ? end,"
+                " last_polled_at = ?, next_poll_at = ?,"
                 " polls = polls + 1, active = ?,"
                 " last_new_at = case when ? > 0 then ? else last_new_at end,"
-                " last_full_scan_at = case when ? then ? else last_full_scan_at end where id = ?",
+                " last_full_scan_at = case when ? = 1 then ? else last_full_scan_at end where id = ?",
                 [
+                    new_cursor,
                     new_cursor,
                     now,
                     iso(next_poll_at),
@@ -658,10 +358,10 @@ class Store:
             [account, openid],
         )
         last = self.query(
-            # CROSS JOIN keeps SQLite's plan writer-first: the writer's few comments, then
-            # their outbox rows by index (not every reply ever sent)
-            "select max(o.created_at) as at from comments c cross join outbox o "
-            "on o.comment_id = c.id where c.account = ? and c.openid = ? "
+            # writer-first on both engines: the writer's few comments (by index), then their
+            # outbox rows by index (not every reply ever sent)
+            "select max(o.created_at) as at from outbox o where o.comment_id in "
+            "(select c.id from comments c where c.account = ? and c.openid = ?) "
             "and o.kind = 'reply' and o.status in ('pending','inflight','sent')",
             [account, openid],
         )[0]["at"]
@@ -699,7 +399,7 @@ class Store:
         )
 
     def outbox_update(self, row_id: int, **fields: Any) -> None:
-        sets = ", ".join(f"[{k}] = ?" for k in fields)
+        sets = ", ".join(f'"{k}" = ?' for k in fields)
         with self.transaction() as db:
             db.execute(f"update outbox set {sets} where id = ?", [*fields.values(), row_id])
 
@@ -729,33 +429,9 @@ class Store:
             return int(cur.rowcount)
 
 
-_TRANSIENT = ("locked", "busy", "disk i/o", "disk is full", "database or disk is full",
-              "unable to open", "readonly", "read-only", "interrupted", "out of memory")
-
-
 def store_error(exc: sqlite3.Error, what: str) -> StoreError:
     """The store's own error for a ``sqlite3.Error``: :class:`StoreBusy` when it may pass."""
-    text = str(exc)
-    transient = isinstance(exc, sqlite3.OperationalError) and (
-        any(word in text.lower() for word in _TRANSIENT)
-        or (int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF) in _TRANSIENT_CODES
-    )
-    cls = StoreBusy if transient else StoreError
-    return cls(f"{what}: {text}")
-
-
-# SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_INTERRUPT, SQLITE_IOERR,
-# SQLITE_FULL, SQLITE_CANTOPEN (primary codes; extended codes keep them in the low byte)
-_TRANSIENT_CODES = {5, 6, 7, 8, 9, 10, 13, 14}
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    """Roll back if a transaction is still open (SQLite may already have rolled it back)."""
-    try:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass
+    return sqlite_error(exc, what)
 
 
 def dumps(value: Any) -> str:
@@ -763,4 +439,5 @@ def dumps(value: Any) -> str:
     return _dumps(value)
 
 
-__all__ = ["MIGRATIONS", "Store", "article_key", "comment_key", "dumps", "insert_row", "store_error"]
+__all__ = ["MIGRATIONS", "Store", "StoreBusy", "StoreError", "Transaction", "article_key", "comment_key",
+           "dumps", "insert_row", "store_error"]

@@ -9,25 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.store import Store
+from bot.store.engine import Transaction
 
 
-def case_opened_by(db: Database, comment_id: str) -> int | None:
+def case_opened_by(db: Transaction, comment_id: str) -> int | None:
     """The id of the case this comment opened, if any."""
     rows = list(db.query("SELECT id FROM cases WHERE comment_id = ?", [comment_id]))
     return int(rows[0]["id"]) if rows else None
 
 
-def is_attached(db: Database, case_id: int, comment_id: str) -> bool:
+def is_attached(db: Transaction, case_id: int, comment_id: str) -> bool:
     """Whether ``comment_id`` was attached to case ``case_id`` already."""
     return bool(list(db.query(
         "SELECT 1 AS one FROM case_events WHERE case_id = ? AND kind = 'attach' "
         "AND comment_id = ?", [case_id, comment_id])))
 
 
-def writer_open_case(db: Database, account: str, openid: str,
+def writer_open_case(db: Transaction, account: str, openid: str,
                      statuses: Sequence[str]) -> int | None:
     """The newest case of this writer on this account whose status is one of ``statuses``."""
     rows = list(db.query(

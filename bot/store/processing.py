@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlite_utils import Database
+from bot.store.engine import Transaction
 
 CLASSIFICATION_COLUMNS = ("comment_id", "score", "band", "category", "category_score", "top_terms",
                           "model_version", "rules_version", "matched_rules", "route", "tags",
@@ -31,25 +31,35 @@ _CLASSIFICATION_SQL = _upsert("classifications", CLASSIFICATION_COLUMNS, ("comme
 _TRACE_SQL = _upsert("traces", TRACE_COLUMNS, ("comment_id", "position"))
 
 
-def comment_state(db: Database, comment_id: str) -> str | None:
+def comment_state(db: Transaction, comment_id: str) -> str | None:
     """The comment's state (``new``, ``processed``, ``skipped``, ``error``), None if unknown."""
     rows = list(db.query("SELECT state FROM comments WHERE id = ?", [comment_id]))
     return str(rows[0]["state"]) if rows else None
 
 
-def set_comment_state(db: Database, comment_id: str, state: str) -> None:
+def claim_new_comment(db: Transaction, comment_id: str, state: str = "processed") -> bool:
+    """Move a ``new`` comment to ``state`` first thing in its transaction; False when it is not
+    new any more. Of two replicas processing it at once one wins: on PostgreSQL the other's
+    UPDATE waits for the winner's commit and then matches nothing; on SQLite the two
+    transactions never overlap."""
+    cur = db.execute("UPDATE comments SET state = ? WHERE id = ? AND state = 'new'",
+                     [state, comment_id])
+    return int(cur.rowcount) == 1
+
+
+def set_comment_state(db: Transaction, comment_id: str, state: str) -> None:
     db.execute("UPDATE comments SET state = ? WHERE id = ?", [state, comment_id])
 
 
-def write_classification(db: Database, row: dict[str, Any]) -> None:
+def write_classification(db: Transaction, row: dict[str, Any]) -> None:
     """The comment's classification (every column of :data:`CLASSIFICATION_COLUMNS`)."""
     db.execute(_CLASSIFICATION_SQL, [row[c] for c in CLASSIFICATION_COLUMNS])
 
 
-def write_trace(db: Database, row: dict[str, Any]) -> None:
+def write_trace(db: Transaction, row: dict[str, Any]) -> None:
     """One rule's evaluation for the comment (every column of :data:`TRACE_COLUMNS`)."""
     db.execute(_TRACE_SQL, [row[c] for c in TRACE_COLUMNS])
 
 
-__all__ = ["CLASSIFICATION_COLUMNS", "TRACE_COLUMNS", "comment_state", "set_comment_state",
+__all__ = ["CLASSIFICATION_COLUMNS", "TRACE_COLUMNS", "claim_new_comment", "comment_state", "set_comment_state",
            "write_classification", "write_trace"]

@@ -63,11 +63,17 @@ class ReadOnly:
 
 
 def open_readonly(path: str | Path) -> tuple[Query, Callable[[], None]]:
-    """A read-only query function on an existing SQLite file, and a close function.
+    """A read-only query function on an existing SQLite file, and a close function; for a
+    ``postgresql://`` URL, the store's own reads on that database.
 
     Raises :class:`StoreError` when the file is missing or is not a dianhua database; never
     creates a file (``mode=ro``), so a wrong path stays a wrong path.
     """
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        from bot.store import Store
+
+        store = Store(path)
+        return store.query, store.close
     p = Path(path)
     if not p.is_file():
         raise StoreError(f"no database at {p} (give --db or --config; the daemon's default is var/dianhua.db)")

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.store import Store
+from bot.store.engine import Transaction
 
 
 def case(store: Store, case_id: int) -> dict[str, Any] | None:
@@ -19,7 +18,7 @@ def case(store: Store, case_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def first_reply(db: Database, case_id: int, at: str) -> None:
+def first_reply(db: Transaction, case_id: int, at: str) -> None:
     """Record the case's first public reply at ``at`` (a later reply keeps the first time)."""
     db.execute("UPDATE cases SET first_reply_at = coalesce(first_reply_at, ?) WHERE id = ?",
                [at, case_id])

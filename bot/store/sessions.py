@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.store import Store
+from bot.store.engine import Transaction
 
 
 def add(store: Store, id_hash: str, user: str, at: str, address: str) -> None:
@@ -36,7 +35,7 @@ def remove(store: Store, id_hash: str) -> None:
         db.execute("DELETE FROM sessions WHERE id_hash = ?", [id_hash])
 
 
-def remove_user(db: Database, user: str) -> int:
+def remove_user(db: Transaction, user: str) -> int:
     """End every session of ``user`` inside the caller's transaction; returns how many."""
     return int(db.execute('DELETE FROM sessions WHERE "user" = ?', [user]).rowcount)
 

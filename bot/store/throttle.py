@@ -8,23 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.store import Store
+from bot.store.engine import Transaction
 
 # the key starts with the parameter: exact and case-sensitive on both engines (LIKE is not),
 # with no integer parameter for PostgreSQL to guess the type of
 _STARTS_WITH = "substr(key, 1, length(?)) = ?"
 
 
-def get(db: Database, key: str) -> dict[str, Any] | None:
+def get(db: Transaction, key: str) -> dict[str, Any] | None:
     """The counter's failures, blocked_until and updated_at, or None."""
     rows = list(db.query("SELECT failures, blocked_until, updated_at FROM login_throttle "
                          "WHERE key = ?", [key]))
     return rows[0] if rows else None
 
 
-def save(db: Database, key: str, failures: int, blocked_until: str | None, at: str) -> None:
+def save(db: Transaction, key: str, failures: int, blocked_until: str | None, at: str) -> None:
     db.execute(
         "INSERT INTO login_throttle (key, failures, blocked_until, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, "
@@ -33,17 +32,17 @@ def save(db: Database, key: str, failures: int, blocked_until: str | None, at: s
     )
 
 
-def remove(db: Database, key: str) -> None:
+def remove(db: Transaction, key: str) -> None:
     db.execute("DELETE FROM login_throttle WHERE key = ?", [key])
 
 
-def take_back_one(db: Database, key: str) -> None:
+def take_back_one(db: Transaction, key: str) -> None:
     """One failure fewer (never below zero)."""
     db.execute("UPDATE login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 "
                "ELSE 0 END WHERE key = ?", [key])
 
 
-def remove_prefix(db: Database, prefix: str) -> int:
+def remove_prefix(db: Transaction, prefix: str) -> int:
     """Delete every counter whose key starts with ``prefix``; returns how many."""
     cur = db.execute(f"DELETE FROM login_throttle WHERE {_STARTS_WITH}", [prefix, prefix])
     return int(cur.rowcount)

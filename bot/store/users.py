@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.store import Store, insert_row
+from bot.store.engine import Transaction
 
 # the columns a user's access is made of (``set_access`` changes only these)
 ACCESS_COLUMNS = ("role", "departments", "accounts")
 
 
-def exists_in(db: Database, name: str) -> bool:
+def exists_in(db: Transaction, name: str) -> bool:
     return bool(list(db.query("SELECT 1 AS one FROM users WHERE name = ?", [name])))
 
 
@@ -25,18 +24,18 @@ def exists(store: Store, name: str) -> bool:
     return bool(store.query("SELECT 1 AS one FROM users WHERE name = ?", [name]))
 
 
-def add(db: Database, row: dict[str, Any]) -> None:
+def add(db: Transaction, row: dict[str, Any]) -> None:
     """A new user (``name``, ``password_hash``, ``created_at``, ``role``, …)."""
     insert_row(db, "users", row)
 
 
-def set_password(db: Database, name: str, password_hash: str) -> None:
+def set_password(db: Transaction, name: str, password_hash: str) -> None:
     """A new password: the failed sign-ins and any lock are forgotten."""
     db.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
                "WHERE name = ?", [password_hash, name])
 
 
-def set_access(db: Database, name: str, changes: dict[str, str]) -> bool:
+def set_access(db: Transaction, name: str, changes: dict[str, str]) -> bool:
     """Change some of role, departments, accounts; False when there is no such user."""
     unknown = set(changes) - set(ACCESS_COLUMNS)
     if unknown:
@@ -46,7 +45,7 @@ def set_access(db: Database, name: str, changes: dict[str, str]) -> bool:
     return bool(cur.rowcount)
 
 
-def remove(db: Database, name: str) -> bool:
+def remove(db: Transaction, name: str) -> bool:
     return bool(db.execute("DELETE FROM users WHERE name = ?", [name]).rowcount)
 
 
@@ -80,13 +79,13 @@ def failed_logins(store: Store, name: str) -> int:
     return int(rows[0]["failed_logins"] or 0) if rows else 0
 
 
-def count_failure(db: Database, name: str) -> None:
+def count_failure(db: Transaction, name: str) -> None:
     """One more wrong password for ``name`` (any address)."""
     db.execute("UPDATE users SET failed_logins = coalesce(failed_logins, 0) + 1 WHERE name = ?",
                [name])
 
 
-def clear_failures(db: Database, name: str) -> None:
+def clear_failures(db: Transaction, name: str) -> None:
     db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ?", [name])
 
 

@@ -15,7 +15,7 @@ from loguru import logger
 
 from bot.cases import CaseBook
 from bot.clock import Clock, iso, utcnow
-from bot.config import Config
+from bot.config import Config, store_target
 from bot.errors import DianhuaError
 from bot.heartbeat import Heartbeat
 from bot.heartbeat import read as read_heartbeat
@@ -77,7 +77,7 @@ class StandaloneHost:
     rules_error: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.store = Store(self.config.db, clock=self.clock, must_exist=True)
+        self.store = Store(store_target(self.config), clock=self.clock, must_exist=True)
         self.cases = CaseBook(self.store, self.config.cases)
         try:
             from bot.rules import RulesHolder

@@ -21,6 +21,7 @@ from loguru import logger
 
 from bot.errors import BadRequest, ProtocolError, TokenExpired, TransientError
 from connectors.retry import backoff_delay
+from connectors.tls import shared_ssl_context
 from connectors.wechat.discovery import parse_batchget, parse_summary
 from connectors.wechat.errors import (
     Context,
@@ -89,7 +90,7 @@ class WeChatClient:
         self._rng = random.Random()
         self._http = httpx.Client(
             base_url=self.base_url, transport=transport, timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": "dianhua/0.1"},
+            headers={"User-Agent": "dianhua/0.1"}, verify=shared_ssl_context(),
         )
         self._tokens = TokenCache(self._fetch_token, clock=clock)
 

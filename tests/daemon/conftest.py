@@ -19,8 +19,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(tmp_path: Any, clock: FakeClock) -> Store:
-    s = Store(tmp_path / "t.db", clock=clock)
+def store(db_target: str, clock: FakeClock) -> Iterator[Store]:
+    """The store, once on SQLite and once on PostgreSQL (see ``db_target``)."""
+    s = Store(db_target, clock=clock)
     yield s
     s.close()
 

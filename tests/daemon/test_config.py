@@ -70,3 +70,22 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.toml", env={})
+
+
+def test_storage_url_selects_postgresql_and_a_wrong_scheme_is_located(tmp_path: Path) -> None:
+    from bot.config import store_target
+
+    cfg = tmp_path / "d.toml"
+    cfg.write_text('[storage]\nurl = "postgresql://dianhua@127.0.0.1:5432/dianhua"\n',
+                   encoding="utf-8")
+    loaded = load_config(cfg, env={})
+    assert store_target(loaded) == "postgresql://dianhua@127.0.0.1:5432/dianhua"
+    assert store_target(load_config(None, env={})) == "var/dianhua.db"
+    env = {"DIANHUA_DB_URL": "postgresql://bot:pw@db/dianhua"}
+    assert store_target(load_config(cfg, env=env)) == env["DIANHUA_DB_URL"]
+    assert "pw" not in repr(load_config(cfg, env=env))
+    cfg.write_text('[storage]\nurl = "mysql://bot:secret@db/dianhua"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(cfg, env={})
+    text = str(caught.value)
+    assert "storage.url" in text and "postgresql://" in text and "secret" not in text

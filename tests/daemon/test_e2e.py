@@ -1,4 +1,5 @@
-"""End to end over real HTTP: the mock platform, the real rules.yaml, the bundled model, SQLite."""
+"""End to end over real HTTP: the mock platform, the real rules.yaml, the bundled model, and the
+store on SQLite and on PostgreSQL (the ``env`` tests run once per engine)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ JOKE = "急急急！我家猫也想做核酸，医院收不收猫哈哈哈哈"
 
 
 class Env:
-    def __init__(self, tmp: Path, mock: MockServer, model: Any, clock: FakeClock) -> None:
+    def __init__(self, tmp: Path, mock: MockServer, model: Any, clock: FakeClock,
+                 db_url: str = "") -> None:
         self.mock, self.clock = mock, clock
         self.rules = tmp / "rules.yaml"
         shutil.copy(ROOT / "rules.yaml", self.rules)
@@ -32,7 +34,7 @@ class Env:
                                                           "pku_sz", "sz_people")}
         self.config = Config(
             accounts=(AccountConfig(name="main", base_url=mock.url),),
-            db=tmp / "dianhua.db", rules=self.rules,
+            db=tmp / "dianhua.db", db_url=db_url, rules=self.rules,
             polling=PollSchedule(fast_seconds=1, normal_seconds=1, slow_seconds=1),
             wecom_base_url=mock.url, groups=groups, http_enabled=False, log_file=None,
         )
@@ -67,8 +69,9 @@ def _at_shanghai(hour: int) -> FakeClock:
 
 
 @pytest.fixture
-def env(tmp_path: Path, mock: MockServer, model: Any) -> Iterator[Env]:
-    e = Env(tmp_path, mock, model, _at_shanghai(10))
+def env(tmp_path: Path, mock: MockServer, model: Any, db_target: str) -> Iterator[Env]:
+    db_url = db_target if db_target.startswith("postgresql") else ""
+    e = Env(tmp_path, mock, model, _at_shanghai(10), db_url=db_url)
     yield e
     e.daemon.shutdown()
 
@@ -148,5 +151,56 @@ def test_discovery_pages_through_every_recent_publication(tmp_path: Path, mock: 
     e = Env(tmp_path, mock, model, _at_shanghai(10))
     try:
         assert len(e.daemon.store.articles()) == 46
+    finally:
+        e.daemon.shutdown()
+
+
+def test_the_daemon_carries_on_when_postgresql_drops_every_connection(
+    tmp_path: Path, mock: MockServer, model: Any, pg_url: str
+) -> None:
+    """A PostgreSQL restart ends every connection: the daemon reconnects through its pool and
+    nothing is lost or done twice."""
+    import psycopg
+
+    e = Env(tmp_path, mock, model, _at_shanghai(10), db_url=pg_url)
+    try:
+        first = e.comment("o_story", STORY)
+        e.run()
+        assert e.reply_of(first) == "电话发我"
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # what a restart does to clients
+            admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where "
+                          "datname = current_database() and pid <> pg_backend_pid()")
+        second = e.comment("o_other", "我妈突发胸痛很急，医院不收，求救")
+        e.run(4)
+        assert e.reply_of(second) == "电话发我"
+        assert len(e.daemon.cases.list_cases()) == 2
+        sent = e.daemon.store.query(
+            "select comment_id, count(*) as n from outbox where kind = 'reply' and status = 'sent' "
+            "group by comment_id")
+        assert sorted(r["n"] for r in sent) == [1, 1]
+        assert e.daemon.store.query(
+            "select count(*) as n from comments where state = 'new'")[0]["n"] == 0
+    finally:
+        e.daemon.shutdown()
+
+
+def test_the_daemon_carries_on_through_a_postgresql_restart(
+    tmp_path: Path, mock: MockServer, model: Any, pg_url: str, pg_restart: list[str]
+) -> None:
+    """The server really stops and starts again (``make test`` says how); nothing is lost."""
+    import subprocess
+
+    e = Env(tmp_path, mock, model, _at_shanghai(10), db_url=pg_url)
+    try:
+        first = e.comment("o_story", STORY)
+        e.run()
+        subprocess.run(pg_restart, check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        second = e.comment("o_other", "我妈突发胸痛很急，医院不收，求救")
+        e.run(4)
+        assert (e.reply_of(first), e.reply_of(second)) == ("电话发我", "电话发我")
+        sent = e.daemon.store.query(
+            "select count(*) as n from outbox where kind = 'reply' and status = 'sent'")
+        assert sent == [{"n": 2}] and len(e.daemon.cases.list_cases()) == 2
     finally:
         e.daemon.shutdown()

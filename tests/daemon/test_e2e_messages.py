@@ -44,7 +44,8 @@ class Bridge:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def env(tmp_path: Path, db_target: str) -> Iterator[dict[str, Any]]:
+    """The daemon and its push endpoint, once on SQLite and once on PostgreSQL."""
     from classifiers import load_model
 
     clock = FakeClock()
@@ -60,6 +61,7 @@ def env(tmp_path: Path) -> Iterator[dict[str, Any]]:
         accounts=(AccountConfig(name="main", base_url=mock.url, push_token="tok123",
                                 encoding_aes_key=KEY, message_mode="safe"),),
         db=tmp_path / "dianhua.db", rules=rules,
+        db_url=db_target if db_target.startswith("postgresql") else "",
         polling=PollSchedule(fast_seconds=1, normal_seconds=1, slow_seconds=1),
         wecom_base_url=mock.url, groups=groups, http_enabled=False, log_file=None,
         web_secret="test-secret-not-for-production",

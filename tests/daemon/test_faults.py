@@ -27,7 +27,8 @@ def _texts(n: int) -> list[str]:
 
 
 @pytest.mark.slow
-def test_thousand_comments_with_faults_and_token_expiry(tmp_path: Path) -> None:
+def test_thousand_comments_with_faults_and_token_expiry(tmp_path: Path, db_target: str) -> None:
+    """On each engine: no comment lost, none answered twice."""
     from classifiers import load_model
 
     mock = MockServer(tmp_path / "mock.db", token_ttl=30).start()
@@ -41,6 +42,7 @@ def test_thousand_comments_with_faults_and_token_expiry(tmp_path: Path) -> None:
         config = Config(
             accounts=(AccountConfig(base_url=mock.url),),
             db=tmp_path / "d.db",
+            db_url=db_target if db_target.startswith("postgresql") else "",
             rules=ROOT / "rules.yaml",
             polling=PollSchedule(fast_seconds=5, normal_seconds=5, slow_seconds=5),
             wecom_base_url=mock.url,

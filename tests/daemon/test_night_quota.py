@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from daemon_fakes import FakeClock
 
 from bot.cli import main
-from bot.config import AccountConfig, Config, GroupConfig
+from bot.config import AccountConfig, Config, GroupConfig, store_target
 from bot.daemon import Daemon
 from bot.poller import PollSchedule
 from connectors.mock import MockServer
@@ -23,13 +23,13 @@ STORY = "我老婆怀孕了，医院让马上住院，但要核酸结果，已�
 
 
 class Night:
-    def __init__(self, tmp: Path, mock: MockServer, model: Any) -> None:
+    def __init__(self, tmp: Path, mock: MockServer, model: Any, db_url: str = "") -> None:
         self.mock = mock
         self.clock = FakeClock(datetime(2022, 1, 8, 2, 0, tzinfo=UTC))  # 10:00 in Beijing
         self.article = mock.state.add_article("关于核酸检测安排的通知")
         self.config = Config(
             accounts=(AccountConfig(name="main", base_url=mock.url),),
-            db=tmp / "dianhua.db", rules=ROOT / "rules.yaml",
+            db=tmp / "dianhua.db", db_url=db_url, rules=ROOT / "rules.yaml",
             polling=PollSchedule(fast_seconds=1, normal_seconds=1, slow_seconds=1),
             wecom_base_url=mock.url, http_enabled=False, log_file=None,
             groups={g: GroupConfig(key=f"k-{g}") for g in ("duty", "nanshan")},
@@ -60,8 +60,9 @@ class Night:
 
 
 @pytest.fixture
-def night(tmp_path: Path, mock: MockServer, model: Any) -> Iterator[Night]:
-    n = Night(tmp_path, mock, model)
+def night(tmp_path: Path, mock: MockServer, model: Any, db_target: str) -> Iterator[Night]:
+    """The night shift's daemon, once on SQLite and once on PostgreSQL."""
+    n = Night(tmp_path, mock, model, db_target if db_target.startswith("postgresql") else "")
     yield n
     n.daemon.shutdown()
 
@@ -98,15 +99,15 @@ def test_an_operator_resumes_a_paused_account_by_command(night: Night) -> None:
     cid = night.comment(STORY)
     night.tick()
     assert "main" in night.daemon.health()["paused_accounts"]
-    listed = CliRunner().invoke(main, ["accounts", "list", "--db", str(night.config.db)])
+    listed = CliRunner().invoke(main, ["accounts", "list", "--db", store_target(night.config)])
     assert "main" in listed.output and "PAUSED" in listed.output and "45009" in listed.output
     night.quota(None)  # the operator ran clear_quota
-    out = CliRunner().invoke(main, ["accounts", "resume", "main", "--db", str(night.config.db)])
+    out = CliRunner().invoke(main, ["accounts", "resume", "main", "--db", store_target(night.config)])
     assert out.exit_code == 0, out.output
     night.tick()
     night.tick()
     assert night.reply_of(cid) == "电话发我"
-    again = CliRunner().invoke(main, ["accounts", "resume", "main", "--db", str(night.config.db)])
+    again = CliRunner().invoke(main, ["accounts", "resume", "main", "--db", store_target(night.config)])
     assert again.exit_code == 1 and "is not paused" in again.output
 
 

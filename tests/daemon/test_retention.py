@@ -8,6 +8,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from daemon_fakes import FakeClock
+from loguru import logger
 
 from bot.cases import CaseBook, CasePolicy, open_case
 from bot.cli import main
@@ -113,6 +114,7 @@ def test_dianhua_purge_dry_run_and_settings(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert '"cases_deleted": 0' in r.output and '"dry_run": true' in r.output
     assert '"comments_deleted": 1' in r.output  # the comment without a case only
+    logger.complete()  # the file sink writes from a queue (enqueue=True): wait for it
     assert "retention: would erase" in (tmp_path / "log.jsonl").read_text(encoding="utf-8")
     r = runner.invoke(main, ["purge", "--config", str(config)])
     assert r.exit_code == 0 and "erased contact details of" in r.output
@@ -127,7 +129,6 @@ def test_dianhua_purge_dry_run_and_settings(tmp_path: Path) -> None:
 
 def test_the_daemon_purges_with_its_settings_and_logs_the_counts(tmp_path: Path) -> None:
     from daemon_fakes import KeywordPredictor
-    from loguru import logger
 
     from bot.config import AccountConfig, Config
     from bot.daemon import Daemon

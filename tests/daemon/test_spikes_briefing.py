@@ -21,7 +21,7 @@ from bot.errors import ConfigError
 from bot.report.briefing import BriefingJob, previous_briefing_day
 from bot.rules import load_rules
 from bot.sender import Sender
-from bot.store import Store
+from bot.store import Store, insert_row
 from bot.workdays import add_working_time, is_working_day
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def add(store: Store, uid: int, content: str, at: datetime, *, band: str = "belo
                          new_cursor=uid, next_poll_at=store.clock())
     cid = f"{key}:{uid}"
     with store.transaction() as db:
-        db.table("classifications").insert({
+        insert_row(db, "classifications", {
             "comment_id": cid, "score": 0.1, "band": band, "category": category, "category_score": 0.8,
             "top_terms": "[]", "model_version": "m-test", "rules_version": "r-test", "matched_rules": "[]",
             "route": route, "tags": "[]", "shadow_actions": "[]", "processed_at": iso(at)})

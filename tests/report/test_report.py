@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from bot.cases import CaseBook, enqueue, open_case
 from bot.cli import main
 from bot.clock import SHANGHAI, iso
-from bot.store import Store
+from bot.store import Store, insert_row
 
 # Tuesday 2026-12-01 in Beijing
 DAY = datetime(2026, 12, 1, 0, 0, tzinfo=SHANGHAI)
@@ -35,7 +35,7 @@ def _comment(store: Store, uid: int, text: str, at: datetime, band: str, categor
                          new_cursor=uid, next_poll_at=at)
     cid = f"{key}:{uid}"
     with store.transaction() as db:
-        db.table("classifications").insert({
+        insert_row(db, "classifications", {
             "comment_id": cid, "score": 0.9, "band": band, "category": category, "category_score": 0.8,
             "top_terms": "[]", "model_version": "m-1", "rules_version": "r-1", "matched_rules": "[]",
             "route": route, "tags": "[]", "shadow_actions": "[]", "processed_at": iso(at)})
@@ -45,10 +45,11 @@ def _comment(store: Store, uid: int, text: str, at: datetime, band: str, categor
     return comment
 
 
-def seeded(tmp_path: Path) -> Path:
+def seeded(tmp_path: Path, target: str = "") -> Path:
+    """A day's comments, cases and replies in ``target`` (default: a SQLite file)."""
     clock = Clock(DAY + timedelta(hours=20))
     path = tmp_path / "dianhua.db"
-    store = Store(path, clock=clock)
+    store = Store(target or path, clock=clock)
     nine = DAY + timedelta(hours=9)
     _comment(store, 1, "核酸结果多久出", nine, "below", "核酸检测", "")
     _comment(store, 2, "谢谢", nine + timedelta(minutes=3), "below", "表扬感谢", "")
@@ -71,9 +72,10 @@ def seeded(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_numbers_of_a_day_as_json(tmp_path: Path) -> None:
-    db = seeded(tmp_path)
-    out = CliRunner().invoke(main, ["report", "--db", str(db), "--since", "2026-12-01", "--until", "2026-12-01",
+def test_the_numbers_of_a_day_as_json(tmp_path: Path, db_target: str) -> None:
+    """On either engine (``--db`` is the file, or the PostgreSQL URL)."""
+    seeded(tmp_path, db_target)
+    out = CliRunner().invoke(main, ["report", "--db", db_target, "--since", "2026-12-01", "--until", "2026-12-01",
                                     "--format", "json"])
     assert out.exit_code == 0, out.output
     assert "13800000000" not in out.output

@@ -21,8 +21,9 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "dianhua.db", clock=lambda: NOW)
+def store(db_target: str) -> Iterator[Store]:
+    """Each test once on SQLite and once on PostgreSQL."""
+    s = Store(db_target, clock=lambda: NOW)
     yield s
     s.close()
 

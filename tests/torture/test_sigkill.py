@@ -38,8 +38,11 @@ def _texts(n: int) -> list[str]:
     return [rows[i % len(rows)] + ("" if i < len(rows) else f" ({i})") for i in range(n)]
 
 
-def _config(tmp: Path, url: str) -> Path:
+def _config(tmp: Path, url: str, target: str) -> Path:
     path = tmp / "dianhua.toml"
+    storage = f'db = "{target}"'
+    if target.startswith("postgresql"):  # the file's folder still holds the one-daemon lock
+        storage = f'db = "{tmp / "dianhua.db"}"\nurl = "{target}"'
     path.write_text(
         f"""
 [[accounts]]
@@ -47,7 +50,7 @@ name = "main"
 base_url = "{url}"
 
 [storage]
-db = "{tmp / 'dianhua.db'}"
+{storage}
 
 [rules]
 path = "{ROOT / 'rules.yaml'}"
@@ -96,8 +99,8 @@ def _runs(tmp: Path) -> int:
         if path.exists() else 0
 
 
-def _busy(db: Path, expected: int) -> bool:
-    if not db.exists():
+def _busy(db: str, expected: int) -> bool:
+    if not db.startswith("postgresql") and not Path(db).exists():
         return True
     store = Store(db)
     try:
@@ -110,7 +113,9 @@ def _busy(db: Path, expected: int) -> bool:
         store.close()
 
 
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path,
+                                                               db_target: str) -> None:
+    """On each engine (the file, or PostgreSQL through ``[storage] url``)."""
     kills = int(os.environ.get("DIANHUA_TORTURE_KILLS", "12"))
     total = int(os.environ.get("DIANHUA_TORTURE_COMMENTS", "300"))
     rnd = random.Random(int(os.environ.get("DIANHUA_TORTURE_SEED", "1")))
@@ -134,7 +139,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
-        config = _config(tmp_path, mock.url)
+        config = _config(tmp_path, mock.url, db_target)
         for _ in range(kills):
             proc = _start(config, tmp_path)
             time.sleep(rnd.uniform(2.5, 7.0))  # start-up takes ~3 s: kills land everywhere
@@ -149,7 +154,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and _runs(tmp_path) == started:
             time.sleep(0.2)  # SIGTERM is for a running daemon, not a half-started interpreter
-        while time.monotonic() < deadline and _busy(tmp_path / "dianhua.db", total):
+        while time.monotonic() < deadline and _busy(db_target, total):
             time.sleep(1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, "SIGTERM must exit cleanly"
@@ -157,7 +162,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
         stop.set()
         mock.faults.update({"error_rate": 0.0})
 
-    store = Store(tmp_path / "dianhua.db")
+    store = Store(db_target)
     q = store.query
     platform = {
         (str(a[0]), a[1], int(c["user_comment_id"])): c

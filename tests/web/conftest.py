@@ -24,8 +24,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def host(tmp_path: Path, clock: FakeClock) -> Iterator[Host]:
-    h = make_host(tmp_path, clock)
+def host(tmp_path: Path, clock: FakeClock, db_target: str) -> Iterator[Host]:
+    """The desk's world, once on SQLite and once on PostgreSQL (``db_target``)."""
+    h = make_host(tmp_path, clock, db_url=db_target if db_target.startswith("postgresql") else "")
     UserBook(h.store, clock=clock).add("小王", PASSWORD)
     yield h
     h.store.close()

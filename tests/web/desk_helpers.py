@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.cases import CaseBook, enqueue, open_case
 from bot.clock import iso
-from bot.config import Config
+from bot.config import Config, store_target
 from bot.rules.model import GroupInfo
-from bot.store import Store, dumps
+from bot.store import Store, dumps, insert_row
 
 PASSWORD = "correct-horse-1"
 PHONE = "13800000000"
@@ -74,10 +74,13 @@ class Host:
                 "rules_error": self.rules.last_error, "poll_lag_seconds": {"main": 3.0}}
 
 
-def make_host(tmp_path: Any, clock: FakeClock | None = None, **config: Any) -> Host:
+def make_host(tmp_path: Any, clock: FakeClock | None = None, *, db_url: str = "",
+              **config: Any) -> Host:
+    """The desk's world on a SQLite file, or on PostgreSQL when ``db_url`` is given."""
     clock = clock or FakeClock()
-    cfg = Config(db=tmp_path / "desk.db", web_secret="test-secret-not-for-production", **config)
-    store = Store(cfg.db, clock=clock)
+    cfg = Config(db=tmp_path / "desk.db", db_url=db_url, web_secret="test-secret-not-for-production",
+                 **config)
+    store = Store(store_target(cfg), clock=clock)
     return Host(store=store, cases=CaseBook(store, cfg.cases), config=cfg, clock=clock)
 
 
@@ -106,19 +109,19 @@ def add_comment(
     cid = f"{key}:{uid}"
     if score is not None:
         with store.transaction() as db:
-            db.table("classifications").insert({
+            insert_row(db, "classifications", {
                 "comment_id": cid, "score": score, "band": band, "category": category,
                 "category_score": 0.8, "top_terms": dumps([[t, w] for t, w in top_terms]),
                 "model_version": "0.1.0+test", "rules_version": "r-test1",
                 "matched_rules": dumps(list(rules)), "route": "nanshan", "tags": "[]",
                 "shadow_actions": "[]", "processed_at": store.now()})
-            db.table("traces").insert_all([
-                {"comment_id": cid, "position": i, "rule": r,
-                 "conditions": dumps([["band", True], ["keywords", True]]), "matched": 1,
-                 "shadow": 0, "suppressed": "[]"} for i, r in enumerate(rules)
-            ] + [{"comment_id": cid, "position": len(rules), "rule": "faq_health_code",
-                  "conditions": dumps([["keywords", False]]), "matched": 0, "shadow": 0,
-                  "suppressed": "[]"}], pk=("comment_id", "position"))
+            for i, r in enumerate([*rules, "faq_health_code"]):
+                matched = i < len(rules)
+                insert_row(db, "traces", {
+                    "comment_id": cid, "position": i, "rule": r,
+                    "conditions": dumps([["band", True], ["keywords", True]] if matched
+                                        else [["keywords", False]]),
+                    "matched": int(matched), "shadow": 0, "suppressed": "[]"})
             db.execute("update comments set state = 'processed' where id = ?", [cid])
     comment = store.comment(cid)
     assert comment is not None

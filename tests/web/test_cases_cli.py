@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,18 +10,22 @@ from click.testing import CliRunner
 from desk_helpers import Host, add_comment, make_host, open_urgent
 
 from bot.cli import main
+from bot.config import store_target
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Host:
-    host = make_host(tmp_path)
+def world(tmp_path: Path, db_target: str) -> Iterator[Host]:
+    """The case book on each engine (``db_target``: SQLite, then PostgreSQL)."""
+    host = make_host(tmp_path, db_url=db_target if db_target.startswith("postgresql") else "")
     comment = add_comment(host.store, 1, "孕妇急需核酸结果，能不能优先安排")
     open_urgent(host.store, comment)
-    return host
+    yield host
+    host.store.close()
 
 
 def run(host: Host, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["cases", args[0], "--db", str(host.config.db), *args[1:]])
+    result = CliRunner().invoke(main, ["cases", args[0], "--db", store_target(host.config),
+                                       *args[1:]])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 
@@ -94,7 +99,7 @@ def test_show_and_export_use_beijing_time_and_the_export_has_a_bom(world: Host) 
     assert opened.startswith("2022-01-08T02:00")
     code, out = run(world, "show", "1")
     assert code == 0 and "2022-01-08 10:00:00" in out and "Beijing" in out
-    result = CliRunner().invoke(main, ["cases", "export", "--db", str(world.config.db)])
+    result = CliRunner().invoke(main, ["cases", "export", "--db", store_target(world.config)])
     assert result.exit_code == 0
     data = result.stdout_bytes
     assert data.startswith("\ufeff".encode())

@@ -7,7 +7,7 @@ from typing import Any
 from desk_helpers import PHONE, Host, add_comment, open_urgent
 
 from bot.clock import iso
-from bot.store import dumps
+from bot.store import dumps, insert_row
 
 
 def test_the_dashboard_needs_a_sign_in(client: Any) -> None:
@@ -25,7 +25,7 @@ def test_today_s_numbers_late_cases_first_alerts_and_plots(editor: Any, host: Ho
     open_urgent(s, fresh, minutes_ago=1)
     add_comment(s, 3, "核酸结果多久出", openid="oC", score=0.05, band="below", category="核酸检测")
     with s.transaction() as db:
-        db.table("alerts").insert({
+        insert_row(db, "alerts", {
             "key": "spike:dialysis_by_district:nanshan:x", "rule": "dialysis_by_district", "per": "route",
             "scope": "nanshan", "grp": "nanshan", "count": 6, "baseline": 0.4, "at": iso(host.clock()),
             "window_start": iso(host.clock()), "comment_ids": dumps([old["id"]]),

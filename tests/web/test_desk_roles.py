@@ -17,6 +17,7 @@ with warnings.catch_warnings():
 
 from bot.cases import attach_comment
 from bot.cli import main
+from bot.config import store_target
 from bot.web.users import UserBook
 
 PW = "a-good-long-password"
@@ -120,7 +121,7 @@ def test_shipped_rules_notify_masked_and_full_number_opt_in_warns(tmp_path: Path
 
 
 def test_users_cli_sets_roles_and_departments(host: Host) -> None:
-    db = str(host.config.db)
+    db = store_target(host.config)
     runner = CliRunner()
     r = runner.invoke(main, ["users", "add", "新人", "--db", db, "--password-stdin", "--role",
                              "caller", "--departments", "nanshan,futian"], input=PW + "\n")

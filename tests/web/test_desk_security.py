@@ -17,6 +17,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from bot.config import store_target
 from bot.web import passwords
 from bot.web.security import SESSION_COOKIE
 from bot.web.throttle import FREE_PAIR
@@ -168,7 +169,7 @@ def test_a_password_change_and_users_revoke_end_sessions(app: Starlette, host: H
 
     from bot.cli import main
 
-    result = CliRunner().invoke(main, ["users", "revoke", "小王", "--db", str(host.config.db)])
+    result = CliRunner().invoke(main, ["users", "revoke", "小王", "--db", store_target(host.config)])
     assert result.exit_code == 0 and "ended 1 session" in result.output
     assert not _replay_works(app, cookie, seeded)
 

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from desk_helpers import PHONE, Host, add_comment, csrf_of, open_urgent
 
 from bot.cli import main
+from bot.config import store_target
 from bot.web.marks import mark_not_urgent, mark_urgent, set_category
 from classifiers.dataset import parse_line
 
@@ -39,7 +40,7 @@ def test_export_masks_numbers_keeps_provenance_and_reports_conflicts(
     host.cases.set_status(case, "resolved", actor="小王", outcome="已收治")
 
     out = tmp_path / "labels"
-    res = CliRunner().invoke(main, ["labels", "export", "--db", str(host.config.db),
+    res = CliRunner().invoke(main, ["labels", "export", "--db", store_target(host.config),
                                     "--out-dir", str(out)])
     assert res.exit_code == 0, res.output
     assert "1 conflict (" in res.output and "小李: not urgent, 小王: urgent" in res.output

@@ -9,6 +9,7 @@ from desk_helpers import PHONE, FakeClock, add_comment, csrf_of, make_host, sign
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from bot.store import insert_row
 from bot.web import mount_desk
 from bot.web.users import UserBook
 
@@ -35,7 +36,7 @@ def test_model_page_shows_card_plots_and_disagreements(tmp_path: Path) -> None:
     c = add_comment(host.store, 1, f"我妈化疗断药了 电话{PHONE}", score=0.1, band="below",
                     category="寻医买药")
     with host.store.transaction() as db:
-        db.table("shadow_scores").insert({
+        insert_row(db, "shadow_scores", {
             "comment_id": c["id"], "model_version": cand, "score": 0.8, "band": "auto",
             "category": "寻医买药", "live_version": live, "live_score": 0.1,
             "live_band": "below", "at": host.store.now()})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from desk_helpers import Host, csrf_of
 from starlette.testclient import TestClient
 from test_desk_pages import seed_case
@@ -20,6 +21,7 @@ conn.execute("ROLLBACK")
 """
 
 
+@pytest.mark.sqlite_only  # another process holding SQLite's write lock
 def test_the_desk_reads_through_a_write_lock_and_says_when_it_cannot_write(
     editor: TestClient, host: Host
 ) -> None:
