@@ -35,6 +35,7 @@ from bot.errors import (
 )
 from bot.rules.templates import render_template
 from bot.store import Store, claims, sending
+from bot.store import cases as store_cases
 
 REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
 PUBLIC_LANE = ("reply", "message", "feature", "unfeature")  # the platform: what the reader sees
@@ -259,7 +260,7 @@ class Sender:
         template = str(params.get("template") or params.get("text") or "")
         case: dict[str, Any] = {}
         if row["case_id"]:
-            case = sending.case(self.store, row["case_id"]) or {}
+            case = store_cases.get_case(self.store, row["case_id"]) or {}
         phone = case.get("contact_phone") or ""
         id_number = case.get("contact_id") or ""
         if not params.get("full_number"):  # group robots are a third party: masked by default

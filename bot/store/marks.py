@@ -13,12 +13,6 @@ from bot.store import Store
 from bot.store.engine import Transaction
 
 
-def case_opened_by(db: Transaction, comment_id: str) -> int | None:
-    """The id of the case this comment opened, if any."""
-    rows = list(db.query("SELECT id FROM cases WHERE comment_id = ?", [comment_id]))
-    return int(rows[0]["id"]) if rows else None
-
-
 def is_attached(db: Transaction, case_id: int, comment_id: str) -> bool:
     """Whether ``comment_id`` was attached to case ``case_id`` already."""
     return bool(list(db.query(
@@ -51,5 +45,5 @@ def writer_other_case(store: Store, account: str, openid: str, case_id: int) -> 
     return int(rows[0]["id"]) if rows else None
 
 
-__all__ = ["case_of_comment", "case_opened_by", "is_attached", "writer_open_case",
+__all__ = ["case_of_comment", "is_attached", "writer_open_case",
            "writer_other_case"]

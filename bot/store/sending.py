@@ -1,4 +1,4 @@
-"""What the sender reads and writes besides its outbox row: the row's case.
+"""What the sender writes besides its outbox row: the case's first reply (reads: bot.store.cases).
 
 Portable SQL (SQLite and PostgreSQL); one indexed statement each (the sender is on the hot
 path).
@@ -6,16 +6,7 @@ path).
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.store import Store
 from bot.store.engine import Transaction
-
-
-def case(store: Store, case_id: int) -> dict[str, Any] | None:
-    """The case row (every column), or None."""
-    rows = store.query("SELECT * FROM cases WHERE id = ?", [case_id])
-    return rows[0] if rows else None
 
 
 def first_reply(db: Transaction, case_id: int, at: str) -> None:
@@ -24,4 +15,4 @@ def first_reply(db: Transaction, case_id: int, at: str) -> None:
                [at, case_id])
 
 
-__all__ = ["case", "first_reply"]
+__all__ = ["first_reply"]

@@ -9,6 +9,7 @@ from typing import Any
 from bot.cases import OPEN_STATUSES, CaseBook, CaseError, attach_comment, open_case, write_label
 from bot.clock import iso
 from bot.store import Store
+from bot.store import cases as store_cases
 from bot.store import marks as stored
 
 
@@ -42,7 +43,7 @@ def mark_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) 
         raise CaseError("找不到这条留言")
     at = iso(store.clock())
     with store.transaction() as db:
-        existed = stored.case_opened_by(db, comment_id) is not None
+        existed = store_cases.case_for_comment(db, comment_id) is not None
         writer_case = None if existed else _writer_open_case(db, comment)
         if writer_case is not None:
             if not stored.is_attached(db, writer_case, comment_id):
