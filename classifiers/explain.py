@@ -64,26 +64,53 @@ class Explainer:
         keep = ids >= 0
         ids, contrib, rows = ids[keep], contrib[keep], rows[keep]
         # Group by (row, id); a stable sort keeps each group's columns in their order.
-        order = np.lexsort((ids, rows))
+        order = np.argsort(rows * len(self.terms) + ids, kind="stable")
         rows, ids, contrib = rows[order], ids[order], contrib[order]
         first = np.ones(len(rows), dtype=bool)
         first[1:] = (rows[1:] != rows[:-1]) | (ids[1:] != ids[:-1])
         totals = np.bincount(np.cumsum(first) - 1, weights=contrib)
         g_rows, g_ids = rows[first], ids[first]
-        # Strongest first, ties by term, row by row.
-        ranked = np.lexsort((self.term_rank[g_ids], -np.abs(totals), g_rows))
-        r_rows = g_rows[ranked]
-        starts = np.searchsorted(r_rows, np.arange(n_rows + 1)).tolist()
+        # Zero contributions are never shown. Each row's positive terms, then its negative
+        # ones (a NaN counts as negative, as in _select), each strongest first, ties by term.
+        nonzero = totals != 0.0
+        g_rows, g_ids, totals = g_rows[nonzero], g_ids[nonzero], totals[nonzero]
+        negative_side = ~(totals > 0)
+        segment = g_rows * 2 + negative_side
+        ranked = np.lexsort((self.term_rank[g_ids], -np.abs(totals), segment))
+        segment = segment[ranked]
+        starts = np.searchsorted(segment, np.arange(2 * n_rows + 1)).tolist()
         r_ids = g_ids[ranked].tolist()
         r_w = totals[ranked].tolist()
         terms = self.terms
         out: list[tuple[tuple[str, float], ...]] = []
         for i in range(n_rows):
-            out.append(_select(
-                ((terms[k], w) for k, w in zip(r_ids[starts[i]:starts[i + 1]],
-                                               r_w[starts[i]:starts[i + 1]], strict=True)),
-                positive, negative))
+            # _select's picks of one sign never depend on the other sign's, so each side is
+            # walked on its own until it is full; the picks are then put back in rank order.
+            ups = _pick(terms, r_ids, r_w, starts[2 * i], starts[2 * i + 1], positive)
+            downs = _pick(terms, r_ids, r_w, starts[2 * i + 1], starts[2 * i + 2], negative)
+            both = sorted(ups + downs, key=_rank) if ups and downs else ups or downs
+            out.append(tuple((t, round(w, 4)) for t, w in both))
         return out
+
+
+def _pick(terms: list[str], ids: list[int], weights: list[float], start: int, end: int,
+          room: int) -> list[tuple[str, float]]:
+    """Up to ``room`` terms of one sign, in rank order, none inside another picked one."""
+    picked: list[tuple[str, float]] = []
+    if room <= 0:
+        return picked
+    for j in range(start, end):
+        term = terms[ids[j]]
+        clash = False
+        for t, _ in picked:
+            if term in t or t in term:
+                clash = True
+                break
+        if not clash:
+            picked.append((term, weights[j]))
+            if len(picked) >= room:
+                break
+    return picked
 
 
 def _rank(kv: tuple[str, float]) -> tuple[float, str]:
@@ -95,18 +122,27 @@ def _select(
     ranked: Iterable[tuple[str, float]], positive: int, negative: int
 ) -> tuple[tuple[str, float], ...]:
     picked: list[tuple[str, float]] = []
-    left = {True: positive, False: negative}
+    ups: list[str] = []  # the terms picked so far, by sign
+    downs: list[str] = []
     for term, weight in ranked:
         if weight == 0.0:
             continue
-        sign = weight > 0
-        if left[sign] <= 0:
+        if weight > 0:
+            same, room = ups, positive
+        else:
+            same, room = downs, negative
+        if len(same) >= room:
             continue
-        if any((w > 0) == sign and (term in t or t in term) for t, w in picked):
+        clash = False
+        for t in same:
+            if term in t or t in term:
+                clash = True
+                break
+        if clash:
             continue
         picked.append((term, round(weight, 4)))
-        left[sign] -= 1
-        if not left[True] and not left[False]:
+        same.append(term)
+        if len(ups) >= positive and len(downs) >= negative:
             break
     return tuple(picked)
 

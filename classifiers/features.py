@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -226,6 +227,7 @@ class FastFeatures:
 
     def __init__(self, blocks: list[tuple[str, Any, Any, float | None]]) -> None:
         self.blocks = blocks  # (kind, transformer, analyzer, weight)
+        self._memo: dict[int, dict[str, tuple[int, ...]]] = {}
 
     @classmethod
     def of(cls, features: Any) -> FastFeatures | None:
@@ -271,13 +273,43 @@ class FastFeatures:
             if kind == "text":
                 res = trans.transform(norm)
             elif kind == "chars":
-                res = _tfidf(trans, [analyzer.of_pieces(r) for r in runs(analyzer.punctuation)])
+                res = _counted(trans, self._char_ids(trans, analyzer, runs(analyzer.punctuation)))
             else:
                 ngrams = trans._word_ngrams
-                res = _tfidf(trans, [ngrams(analyzer.of_pieces(r))
-                                     for r in runs(analyzer.punctuation)])
+                get = trans.vocabulary_.get
+                res = _counted(trans, [
+                    [i for i in map(get, ngrams(analyzer.of_pieces(r)), repeat(-1)) if i >= 0]
+                    for r in runs(analyzer.punctuation)
+                ])
             out.append(res if weight is None else res * weight)
         return sparse.hstack(out).tocsr()
+
+    def _char_ids(self, vec: TfidfVectorizer, analyzer: CharNgrams,
+                  docs: list[list[str]]) -> list[list[int]]:
+        """Each document's in-vocabulary n-gram columns, each distinct run analysed once.
+
+        N-grams never cross a run's ends, so a document's n-grams are its runs' n-grams put
+        together; a run seen before (in this batch or a recent one) is not analysed again.
+        """
+        memo = self._memo.setdefault(id(vec), {})
+        if len(memo) > MEMO_RUNS:
+            memo.clear()
+        get = vec.vocabulary_.get
+        out: list[list[int]] = []
+        for runs in docs:
+            ids: list[int] = []
+            for run in runs:
+                got = memo.get(run)
+                if got is None:
+                    got = memo[run] = tuple(
+                        i for i in map(get, analyzer.of_pieces([run]), repeat(-1)) if i >= 0)
+                ids += got
+            out.append(ids)
+        return out
+
+
+# Runs (text between punctuation) whose columns FastFeatures remembers, per vectorizer.
+MEMO_RUNS = 20_000
 
 
 def _plain(vec: TfidfVectorizer) -> bool:
@@ -288,17 +320,15 @@ def _plain(vec: TfidfVectorizer) -> bool:
             and hasattr(vec, "vocabulary_") and hasattr(vec, "_tfidf"))
 
 
-def _tfidf(vec: TfidfVectorizer, docs: list[list[str]]) -> Any:
-    """``vec.transform`` of documents already analysed into ``docs`` (lists of terms)."""
-    vocab = vec.vocabulary_
-    get = vocab.get
+def _counted(vec: TfidfVectorizer, docs: list[list[int]]) -> Any:
+    """``vec.transform`` of documents given as their terms' columns (out-of-vocabulary terms
+    left out): the count matrix ``CountVectorizer`` builds, then the vectorizer's tf-idf."""
     n_docs = len(docs)
-    flat = np.fromiter((get(term, -1) for doc in docs for term in doc), dtype=np.int64)
+    n_terms = len(vec.vocabulary_)
+    flat = np.fromiter(chain.from_iterable(docs), dtype=np.int64)
     rows = np.repeat(np.arange(n_docs, dtype=np.int64), [len(doc) for doc in docs])
-    keep = flat >= 0
-    n_terms = len(vocab)
-    keys, counts = np.unique(rows[keep] * n_terms + flat[keep], return_counts=True)
-    indptr = np.searchsorted(keys // n_terms, np.arange(n_docs + 1, dtype=np.int64) , side="left")
+    keys, counts = np.unique(rows * n_terms + flat, return_counts=True)
+    indptr = np.searchsorted(keys // n_terms, np.arange(n_docs + 1, dtype=np.int64))
     index_dtype = np.int32 if len(keys) <= np.iinfo(np.int32).max else np.int64
     x = sparse.csr_array(
         (counts.astype(np.intc), (keys % n_terms).astype(index_dtype), indptr.astype(index_dtype)),

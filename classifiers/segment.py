@@ -43,6 +43,8 @@ ENV = "DIANHUA_SEGMENTER"
 SQUARE = re.compile(r"(.+)\1", re.S)
 # Which segmenter each dictionary got in this process ("rjieba+jieba" or "jieba"), and why.
 CHOSEN: dict[str, str] = {}
+# Texts (runs between punctuation, mostly short and often repeated) whose words are remembered.
+MEMO_TEXTS = 20_000
 
 
 def read_userdict(path: str | Path | None = None) -> tuple[str, ...]:
@@ -145,11 +147,16 @@ def _build(userdict: tuple[str, ...]) -> Callable[[str], list[str]]:
         return slow
     square = SQUARE.search
     cut_rust = rust.cut
+    memo: dict[str, tuple[str, ...]] = {}
 
     def cut(text: str) -> list[str]:
-        if square(text):
-            return slow(text)
-        return [w for w in cut_rust(text, True) if w.strip()]
+        got = memo.get(text)
+        if got is None:
+            if len(memo) > MEMO_TEXTS:
+                memo.clear()
+            words = slow(text) if square(text) else [w for w in cut_rust(text, True) if w.strip()]
+            got = memo[text] = tuple(words)
+        return list(got)
 
     CHOSEN[name] = "rjieba+jieba"
     return cut
