@@ -88,26 +88,28 @@ class Explainer:
             # walked on its own until it is full; the picks are then put back in rank order.
             ups = _pick(terms, r_ids, r_w, starts[2 * i], starts[2 * i + 1], positive)
             downs = _pick(terms, r_ids, r_w, starts[2 * i + 1], starts[2 * i + 2], negative)
-            both = sorted(ups + downs, key=_rank) if ups and downs else ups or downs
-            out.append(tuple((t, round(w, 4)) for t, w in both))
+            both = sorted(ups + downs) if ups and downs else ups or downs  # _rank's order
+            out.append(tuple([(t, round(w, 4)) for _, t, w in both]))
         return out
 
 
 def _pick(terms: list[str], ids: list[int], weights: list[float], start: int, end: int,
-          room: int) -> list[tuple[str, float]]:
-    """Up to ``room`` terms of one sign, in rank order, none inside another picked one."""
-    picked: list[tuple[str, float]] = []
+          room: int) -> list[tuple[float, str, float]]:
+    """Up to ``room`` terms of one sign, in rank order, none inside another picked one, each as
+    ``(-|weight|, term, weight)`` (so plain tuple order is :func:`_rank`'s)."""
+    picked: list[tuple[float, str, float]] = []
     if room <= 0:
         return picked
     for j in range(start, end):
         term = terms[ids[j]]
         clash = False
-        for t, _ in picked:
+        for _, t, _ in picked:
             if term in t or t in term:
                 clash = True
                 break
         if not clash:
-            picked.append((term, weights[j]))
+            w = weights[j]
+            picked.append((-abs(w), term, w))
             if len(picked) >= room:
                 break
     return picked

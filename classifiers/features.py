@@ -302,7 +302,7 @@ class FastFeatures:
                 got = memo.get(run)
                 if got is None:
                     got = memo[run] = tuple(
-                        i for i in map(get, analyzer.of_pieces([run]), repeat(-1)) if i >= 0)
+                        [i for i in map(get, analyzer.of_pieces([run]), repeat(-1)) if i >= 0])
                 ids += got
             out.append(ids)
         return out
