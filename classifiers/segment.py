@@ -43,6 +43,7 @@ ENV = "DIANHUA_SEGMENTER"
 SQUARE = re.compile(r"(.+)\1", re.S)
 # Which segmenter each dictionary got in this process ("rjieba+jieba" or "jieba"), and why.
 CHOSEN: dict[str, str] = {}
+_CLAIMED = False  # rjieba's module-level segmenter is in use (see _rust)
 # Texts (runs between punctuation, mostly short and often repeated) whose words are remembered.
 MEMO_TEXTS = 20_000
 
@@ -100,9 +101,18 @@ def _jieba_cut(userdict: tuple[str, ...]) -> Callable[[str], list[str]]:
 
 
 def _rust(userdict: tuple[str, ...]) -> Any:
+    """An rjieba segmenter with ``userdict``'s words. rjieba builds one on import for its
+    module-level functions, which dianhua never calls: the first dictionary takes that one
+    (its dictionary is ~25 MB), any other gets its own."""
+    global _CLAIMED
     import rjieba
 
-    tok = rjieba.Jieba()
+    with _LOCK:
+        default = getattr(rjieba, "_DEFAULT_JIEBA", None)
+        if not _CLAIMED and isinstance(default, rjieba.Jieba):
+            tok, _CLAIMED = default, True
+        else:
+            tok = rjieba.Jieba()
     for line in userdict:
         word, freq, tag = _parse(line)
         tok.add_word(word, freq, tag)
