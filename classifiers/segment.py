@@ -6,7 +6,7 @@ without ``data/userdict.txt``. Each process builds one private segmenter per dic
 touching jieba's global one, which other code may use).
 
 **Speed, same tokens.** jieba is pure Python; ``rjieba`` (the Rust port, same dictionary and
-algorithm) segments about 15× faster and gives jieba's tokens, except where jieba's best path
+algorithm) segments about 12× faster and gives jieba's tokens, except where jieba's best path
 is a tie between two segmentations of equal probability (``急急急``: 急急|急 or 急|急急), which
 the two break differently. A tie of that kind needs a repeated stretch of text, so
 :func:`cutter` segments a text that holds a *square* (the same characters twice in a row,
