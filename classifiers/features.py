@@ -237,8 +237,7 @@ class FastFeatures:
         norm, union = steps[0][1], steps[1][1]
         if type(norm) is not Normalizer or type(union) is not FeatureUnion:
             return None
-        if union.n_jobs not in (None, 1) or getattr(union, "verbose_feature_names_out", True) \
-                not in (True, False):
+        if union.n_jobs not in (None, 1):
             return None
         weights = union.transformer_weights or {}
         blocks: list[tuple[str, Any, Any, float | None]] = []
