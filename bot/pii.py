@@ -68,7 +68,7 @@ def _digits(chars: str) -> str:
 
 def _scan(text: str) -> list[Found]:
     """Every phone and ID-shaped number in ``text``, in order, not overlapping."""
-    if not text or not any(ch in _ANY_DIGIT for ch in text):
+    if not text or _ANY_DIGIT.isdisjoint(text):
         return []
     out: list[Found] = []
     for run in _RUN_RE.finditer(text):

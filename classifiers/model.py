@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from bot.errors import ModelError
 from classifiers.calibration import WriterCalibratedClassifier
 from classifiers.explain import Explainer, feature_names
+from classifiers.features import FastFeatures
 from classifiers.prediction import Prediction, band_for
 from classifiers.voice import CAP_REASON, NEWS_CAP_REASON, NO_CAP, reads_as_news
 
@@ -72,6 +73,8 @@ class UrgencyModel:
             self._voice_w = np.asarray(voice.coef_).ravel()
             self._voice_b = np.asarray(voice.intercept_).ravel()[0]
         self._features = urgent[:-1]
+        # The same features with shared work (classifiers/features.py), when the shape allows.
+        self._fast = FastFeatures.of(self._features)
         self._coef = linear_coef(urgent[-1])
         self._names: list[str] | None = None
         self._explainer: Explainer | None = None
@@ -94,12 +97,18 @@ class UrgencyModel:
             self._explainer = Explainer(self._coef, self._feature_names())
         return self._explainer
 
+    def _transform(self, clean: list[str]) -> Any:
+        """The urgent pipeline's features of ``clean`` (computed once for every head)."""
+        if self._fast is not None:
+            return self._fast.transform(clean)
+        return self._features.transform(clean)
+
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated urgent probabilities for ``texts`` (no explanation; fastest path)."""
         clean = [t if isinstance(t, str) else "" for t in texts]
         if not clean:
             return np.zeros(0)
-        x = self._features.transform(clean)
+        x = self._transform(clean)
         return np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
 
     def assess(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -108,7 +117,7 @@ class UrgencyModel:
         clean = [t if isinstance(t, str) else "" for t in texts]
         if not clean:
             return np.zeros(0), None, np.zeros(0, dtype=bool)
-        x = self._features.transform(clean)
+        x = self._transform(clean)
         scores = np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
         voice = self._voice(x)
         return scores, voice, self._capped(scores, voice, clean)
@@ -146,7 +155,7 @@ class UrgencyModel:
 
     def _predict_batch(self, texts: Sequence[str]) -> list[Prediction]:
         clean = [t if isinstance(t, str) else "" for t in texts]
-        x = self._features.transform(clean)
+        x = self._transform(clean)
         scores = np.clip(self.urgent_pipeline[-1].predict_proba(x)[:, 1], 0.0, 1.0)
         voice = self._voice(x)
         capped = self._capped(scores, voice, clean)

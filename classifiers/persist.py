@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import sklearn
-import skops.io as sio
 from loguru import logger
 
 from bot.errors import ModelError
@@ -40,6 +41,61 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 
 
+# The scikit-learn estimators a dianhua model may hold (what `dianhua train` builds, with either
+# calibration method). skops trusts these by default; see :func:`skops_io`.
+SKLEARN_ESTIMATORS: tuple[tuple[str, str], ...] = (
+    ("sklearn.calibration", "CalibratedClassifierCV"),
+    ("sklearn.feature_extraction.text", "CountVectorizer"),
+    ("sklearn.feature_extraction.text", "TfidfTransformer"),
+    ("sklearn.feature_extraction.text", "TfidfVectorizer"),
+    ("sklearn.isotonic", "IsotonicRegression"),
+    ("sklearn.linear_model", "LogisticRegression"),
+    ("sklearn.pipeline", "FeatureUnion"),
+    ("sklearn.pipeline", "Pipeline"),
+)
+
+
+_NOT_NEEDED = ("sklearn.ensemble._hist_gradient_boosting.binning",)
+
+
+def skops_io() -> ModuleType:
+    """``skops.io``, imported without importing all of scikit-learn.
+
+    On import, skops lists every scikit-learn estimator (``sklearn.utils.all_estimators``) to
+    trust them by default, which imports every scikit-learn module (and pytest): about 1.3 s of
+    a 3 s start. dianhua models hold only :data:`SKLEARN_ESTIMATORS`, so while skops is
+    imported ``all_estimators`` answers with those (then it is put back). skops then trusts
+    fewer types by default, never more; :func:`load_model` still refuses anything outside them
+    and :data:`TRUSTED_TYPES`. When skops is already imported, it is used as it is.
+    """
+    loaded = sys.modules.get("skops.io")
+    if loaded is not None:
+        return loaded
+    import importlib
+
+    import sklearn.utils as sk_utils
+
+    def dianhua_estimators(type_filter: Any = None) -> list[tuple[str, type]]:
+        return [(name, getattr(importlib.import_module(mod), name))
+                for mod, name in SKLEARN_ESTIMATORS]
+
+    # skops also trusts gradient boosting's bin mapper when it can import it (all of
+    # sklearn.ensemble); a dianhua model holds none, so that import is made to fail meanwhile.
+    blocked = [m for m in _NOT_NEEDED if m not in sys.modules]
+    real = sk_utils.all_estimators
+    sk_utils.all_estimators = dianhua_estimators
+    for mod in blocked:
+        sys.modules[mod] = None  # type: ignore[assignment]
+    try:
+        import skops.io
+    finally:
+        sk_utils.all_estimators = real
+        for mod in blocked:
+            if sys.modules.get(mod, False) is None:
+                del sys.modules[mod]
+    return skops.io
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
@@ -62,6 +118,7 @@ def save_model(model: UrgencyModel, path: str | Path) -> tuple[Path, Path]:
         "category": model.category_model,
         "voice": model.voice_model,  # None for a model without a voice head
     }
+    sio = skops_io()
     tmp = model_path.with_name(model_path.name + ".tmp")
     sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     found = sio.get_untrusted_types(file=tmp)
@@ -122,6 +179,7 @@ def load_model(path: str | Path | None = None) -> UrgencyModel:
             f"model {model_path.name} was made with scikit-learn {made_with or 'unknown'}, "
             f"this is {sklearn.__version__}: retrain with `dianhua train`"
         )
+    sio = skops_io()
     try:
         found = sio.get_untrusted_types(file=model_path)
     except Exception as exc:
@@ -158,4 +216,5 @@ def load_model(path: str | Path | None = None) -> UrgencyModel:
     return model
 
 
-__all__ = ["TRUSTED_TYPES", "load_model", "read_card", "save_model", "sha256_file"]
+__all__ = ["SKLEARN_ESTIMATORS", "TRUSTED_TYPES", "load_model", "read_card", "save_model",
+           "sha256_file", "skops_io"]

@@ -150,6 +150,9 @@ _GROUPS: dict[str, re.Pattern[str]] = {
 _QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
 _VOICE = ("question", "first_person", "family", "plea", "urgency")
 N_FEATURES = len(LABELS)
+# np.log1p of the small counts, computed once by np.log1p itself (the same values).
+_SMALL = 64
+_LOG1P = [float(np.log1p(v)) for v in range(_SMALL)]
 
 
 def situation_row(text: str) -> list[float]:
@@ -167,7 +170,7 @@ def situation_row(text: str) -> list[float]:
     critical = c["at_risk"] > 0 and c["blocked"] > 0
     own = c["first_person"] > 0 or c["family"] > 0
     reported = c["reported"] > 0
-    values = [float(np.log1p(v)) for v in c.values()]
+    values = [_LOG1P[v] if v < _SMALL else float(np.log1p(v)) for v in c.values()]
     values += [
         float(critical),
         float(critical and c["question"] > 0),
