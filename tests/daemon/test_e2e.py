@@ -102,11 +102,14 @@ def test_urgent_comment_is_answered_once_and_followed(env: Env) -> None:
         "select count(*) as n from outbox where kind='reply' and status='sent'")[0]["n"] == 1
 
 
-def test_a_joke_with_the_same_keywords_gets_nothing(env: Env) -> None:
+def test_a_joke_with_the_same_keywords_gets_no_reply_and_at_most_a_low_review(env: Env) -> None:
     cid = env.comment("o_joke", JOKE)
     env.run()
     assert env.reply_of(cid) is None
-    assert env.daemon.cases.list_cases() == []
+    # Since model round 5 the review band reaches far down (docs/training.md): a joke that
+    # borrows the words may reach it, and then waits as a P3 case behind the real ones.
+    cases = env.daemon.cases.list_cases()
+    assert all(c["priority"] == "P3" and c["status"] == "review" for c in cases)
 
 
 def test_global_reply_switch_holds(env: Env) -> None:
