@@ -114,6 +114,10 @@ class Config:
     log_retention: int = 10
     briefing: BriefingConfig = BriefingConfig()
     spikes_check_seconds: float = 60.0
+    # [pipeline] workers: classifier processes beside the writer (None = auto: one per core
+    # less one, at least one; 0 = classify on the writer's thread). A configuration file
+    # without the setting gets auto; a Config built in code (tests) classifies in-thread.
+    pipeline_workers: int | None = 0
 
 
 def poll_lag_limit(config: Config) -> float:
@@ -147,6 +151,7 @@ _SCHEMA: dict[str, Any] = {
                   "contact_days_after_resolution": "pos",
                   "purge_every_minutes": "pos"},
     "log": {"file": str, "level": str, "rotation": str, "retention": int},
+    "pipeline": {"workers": "workers"},
     "accounts": list,
 }
 _ACCOUNT_KEYS = {"name": str, "base_url": str, "appid": str, "secret": str,
@@ -359,6 +364,14 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
     if base_url and not re.match(r"^https?://[^\s/]+", base_url):
         checker.add("web.base_url", f"must start with https:// or http://, got {base_url!r}")
     keep = _section(data, "retention")
+    workers_setting = _section(data, "pipeline").get("workers", "auto")
+    workers: int | None = None
+    if isinstance(workers_setting, int) and not isinstance(workers_setting, bool) \
+            and 0 <= workers_setting <= 64:
+        workers = workers_setting
+    elif workers_setting != "auto":
+        checker.add("pipeline.workers", "must be \"auto\", 0 (classify on the writer's thread) "
+                    f"or a number of worker processes up to 64, got {workers_setting!r}")
 
     if checker.problems:
         raise ConfigError(checker.problems)
@@ -415,6 +428,7 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         log_retention=int(log.get("retention", 10)),
         briefing=briefing,
         spikes_check_seconds=float(_section(data, "rules").get("spikes_check_seconds", 60.0)),
+        pipeline_workers=workers,
     )
 
 

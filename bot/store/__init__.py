@@ -455,6 +455,33 @@ class Store:
             finally:
                 self._local.in_tx = False
 
+    @contextmanager
+    def savepoint(self, db: Database, name: str = "one") -> Iterator[Database]:
+        """A nested unit inside :meth:`transaction`: its writes are undone alone when it raises.
+
+        The pipeline writes a batch of comments in one transaction, one savepoint each, so a
+        comment that fails by itself leaves the others' writes in place. A database error in it
+        becomes a :class:`StoreError` (the whole transaction then rolls back); other exceptions
+        undo the savepoint's writes and propagate unchanged.
+        """
+        conn = db.conn
+        try:
+            conn.execute(f"SAVEPOINT {name}")
+        except sqlite3.Error as exc:
+            raise store_error(exc, f"a write to {self.path} failed") from exc
+        try:
+            yield db
+            conn.execute(f"RELEASE SAVEPOINT {name}")
+        except BaseException as exc:
+            try:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            except sqlite3.Error as undo:
+                raise store_error(undo, f"a write to {self.path} failed") from exc
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(exc, f"a write to {self.path} failed") from exc
+            raise
+
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         """Rows as dicts. Outside a transaction it reads on this thread's own connection."""
         try:
