@@ -27,6 +27,7 @@ from bot.poller import Poller
 from bot.scheduler import Job, Scheduler
 from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
 from bot.store import Store
+from bot.store import articles as watched
 
 DISCOVER_PAGES = 5
 
@@ -448,8 +449,7 @@ class Daemon:
     def _poll_lag(self) -> dict[str, float]:
         """Per account: seconds since a poll last succeeded (0 while it watches no article)."""
         now = self.clock()
-        watching = {r["account"] for r in self.store.query(
-            "select distinct account from articles where active = 1")}
+        watching = watched.watching_accounts(self.store)
         return {
             name: (now - self._last_poll.get(name, self.started_at)).total_seconds()
             if name in watching else 0.0

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.clock import iso
 from bot.config import Config, poll_lag_limit
-from bot.store import Store
+from bot.store import Store, monitoring
 
 NOTIFY_WINDOW_HOURS = 24.0
 
@@ -32,19 +32,17 @@ def notification_problems(store: Store, config: Config, now: datetime) -> dict[s
     duty = config.cases.duty_group
     keyed = sorted(name for name, group in config.groups.items() if group.key)
     since = iso(now - timedelta(hours=NOTIFY_WINDOW_HOURS))
-    failed = store.query(
-        "select count(*) as n, count(distinct case_id) as cases from outbox "
-        "where kind = 'notify' and status = 'failed' and created_at >= ?", [since])[0]
+    failed_n, failed_cases = monitoring.failed_notifications(store, since)
     problems = []
     if duty not in keyed:
         problems.append(
             f"the duty group {duty!r} has no robot key: a notification to a group without a key "
             f"cannot be delivered (set DIANHUA_WECOM_KEY_{duty.upper()} or [wecom.groups] {duty})")
-    if failed["n"]:
+    if failed_n:
         problems.append(
-            f"{failed['n']} group notification(s) failed in the last {NOTIFY_WINDOW_HOURS:.0f} h "
-            f"({failed['cases']} case(s)); the desk marks them 群通知失败")
-    return {"duty_group": duty, "duty_robot": duty in keyed, "failed": int(failed["n"]),
+            f"{failed_n} group notification(s) failed in the last {NOTIFY_WINDOW_HOURS:.0f} h "
+            f"({failed_cases} case(s)); the desk marks them 群通知失败")
+    return {"duty_group": duty, "duty_robot": duty in keyed, "failed": failed_n,
             "problems": problems}
 
 

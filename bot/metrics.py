@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.store import Store
+from bot.store import Store, monitoring
 
 
 class _StoreCollector(Collector):
@@ -19,15 +19,13 @@ class _StoreCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         cases = GaugeMetricFamily("dianhua_cases", "Cases by status", labels=["status"])
-        for row in self.store.query("select status, count(*) as n from cases group by status"):
-            cases.add_metric([row["status"]], row["n"])
+        for status, n in monitoring.cases_by_status(self.store).items():
+            cases.add_metric([status], n)
         yield cases
         outbox = GaugeMetricFamily("dianhua_outbox", "Outbox rows by kind and status",
                                    labels=["kind", "status"])
-        for row in self.store.query(
-            "select kind, status, count(*) as n from outbox group by kind, status"
-        ):
-            outbox.add_metric([row["kind"], row["status"]], row["n"])
+        for (kind, status), n in monitoring.outbox_by_kind_status(self.store).items():
+            outbox.add_metric([kind, status], n)
         yield outbox
         lag = GaugeMetricFamily("dianhua_poll_lag_seconds",
                                 "Seconds since a poll of the account last succeeded (0 while it watches nothing)",

@@ -29,7 +29,7 @@ from bot.cases import attach_comment, enqueue, open_case
 from bot.clock import Clock, from_unix, iso, utcnow
 from bot.errors import StoreError, WorkerLost
 from bot.rules.types import CommentContext, Decision, Writer
-from bot.store import Store, dumps, insert_row
+from bot.store import Store, dumps, processing
 from classifiers.prediction import Prediction
 
 EXTERNAL_KINDS = ("reply", "notify", "feature", "unfeature")
@@ -241,14 +241,13 @@ class Pipeline:
 
         Written in the batch's transaction; the caller logs the case once it is committed.
         """
-        state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
-        if state is None or state[0] != "new":
+        if processing.comment_state(db, row["id"]) != "new":
             return None
         case_id = open_case(db, row, at=iso(self.clock()), priority="P2", status="review",
                             route=self.duty_group,
                             note=f"automatic processing failed ({type(exc).__name__}); "
                                  "please read it")
-        db.execute("update comments set state = 'error' where id = ?", [row["id"]])
+        processing.set_comment_state(db, row["id"], "error")
         return case_id
 
     def process_one(self, row: dict[str, Any], prediction: Prediction) -> Outcome | None:
@@ -262,8 +261,7 @@ class Pipeline:
     def _record(self, db: Any, row: dict[str, Any], prediction: Prediction) -> Outcome | None:
         """Evaluate the rules on ``row`` and write everything it decides, inside ``db``'s
         transaction (the rules' history questions see the batch's earlier comments)."""
-        state = db.execute("select state from comments where id = ?", [row["id"]]).fetchone()
-        if state is None or state[0] != "new":
+        if processing.comment_state(db, row["id"]) != "new":
             return None  # someone else processed it
         rules = self.rules()
         now = self.clock()
@@ -294,9 +292,8 @@ class Pipeline:
         decision = rules.evaluate(ctx, self.store)
         at = iso(now)
         case_id = open_case_id
-        insert_row(
+        processing.write_classification(
             db,
-            "classifications",
             {
                 "comment_id": row["id"],
                 "score": prediction.score,
@@ -317,12 +314,10 @@ class Pipeline:
                 ),
                 "processed_at": at,
             },
-            on_conflict="replace",
         )
         for i, t in enumerate(decision.trace):
-            insert_row(
+            processing.write_trace(
                 db,
-                "traces",
                 {
                     "comment_id": row["id"],
                     "position": i,
@@ -332,7 +327,6 @@ class Pipeline:
                     "shadow": int(t.shadow),
                     "suppressed": dumps(list(t.suppressed)),
                 },
-                on_conflict="replace",
             )
         # Internal effects first, so external ones know their case.
         for action in decision.actions:
@@ -395,7 +389,7 @@ class Pipeline:
                 params=_masked(params, keep_template=True),
                 at=at,
             )
-        db.execute("update comments set state = 'processed' where id = ?", [row["id"]])
+        processing.set_comment_state(db, row["id"], "processed")
         return Outcome(row["id"], prediction, decision, case_id)
 
 

@@ -26,6 +26,7 @@ from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.errors import ApiError, AuthError, NotFound, RateLimited
 from bot.pauses import PauseBook, until_of
 from bot.store import Store
+from bot.store import articles as watched
 from connectors.wechat.models import clean_text
 
 PAGE = 49  # the platform rejects count >= 50 in some doc versions; 49 is always safe
@@ -139,10 +140,8 @@ class Poller:
                                 "{:.0f} min", account, self.probe_seconds / 60)
                     return None
                 return f"openapi/quota/get: {remain} calls left today"
-            articles = self.store.query(
-                "select * from articles where account = ? and active = 1 limit 1", [account])
-            if articles:  # one cheap call instead: a single comment
-                a = articles[0]
+            a = watched.first_active(self.store, account)
+            if a is not None:  # one cheap call instead: a single comment
                 client.list_comments(a["msg_data_id"], int(a["idx"]), 0, 1, 0)
             return "comment/list answers again"
         except ApiError as exc:
@@ -293,11 +292,7 @@ class Poller:
             exc.errcode,
             delay,
         )
-        with self.store.transaction() as db:
-            db.execute(
-                "update articles set next_poll_at = ? where id = ?",
-                [iso(now + timedelta(seconds=delay)), article["id"]],
-            )
+        watched.reschedule(self.store, article["id"], iso(now + timedelta(seconds=delay)))
 
     def _report(self, article: dict[str, Any], exc: ApiError) -> None:
         if self.on_error:

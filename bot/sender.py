@@ -34,7 +34,7 @@ from bot.errors import (
     RateLimited,
 )
 from bot.rules.templates import render_template
-from bot.store import Store
+from bot.store import Store, sending
 
 REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
 PUBLIC_LANE = ("reply", "message", "feature", "unfeature")  # the platform: what the reader sees
@@ -232,8 +232,7 @@ class Sender:
         template = str(params.get("template") or params.get("text") or "")
         case: dict[str, Any] = {}
         if row["case_id"]:
-            rows = self.store.query("select * from cases where id = ?", [row["case_id"]])
-            case = rows[0] if rows else {}
+            case = sending.case(self.store, row["case_id"]) or {}
         phone = case.get("contact_phone") or ""
         id_number = case.get("contact_id") or ""
         if not params.get("full_number"):  # group robots are a third party: masked by default
@@ -268,10 +267,7 @@ class Sender:
         if not row["case_id"]:
             return
         with self.store.transaction() as db:
-            db.execute(
-                "update cases set first_reply_at = coalesce(first_reply_at, ?) where id = ?",
-                [self.store.now(), row["case_id"]],
-            )
+            sending.first_reply(db, row["case_id"], self.store.now())
             add_event(
                 db,
                 int(row["case_id"]),

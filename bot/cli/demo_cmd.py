@@ -65,6 +65,7 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
     from bot.daemon import Daemon
     from bot.poller import PollSchedule
     from bot.rules import load_rules
+    from bot.store import monitoring
     from connectors.mock import MockServer, load_scenario
 
     events = load_scenario(scenario)
@@ -105,10 +106,7 @@ def _run(scenario: Path, rules_path: Path, speed: float, work: Path, timeout: fl
         quiet = 0
         while time.monotonic() < deadline:
             daemon.tick()
-            busy = daemon.store.query(
-                "select (select count(*) from comments where state = 'new') + "
-                "(select count(*) from outbox where status in ('pending','inflight')) as n"
-            )[0]["n"]
+            busy = monitoring.backlog(daemon.store)
             finished = job.state != "running"
             quiet = quiet + 1 if finished and not busy else 0
             if quiet >= 3:
@@ -169,7 +167,9 @@ def _private_channel(daemon: Any, mock: Any, port: int, deadline: float) -> None
     """A reader comments, gets "电话发我", sends the number by private message."""
     import httpx
 
-    q = daemon.store.query
+    from bot.store import monitoring
+
+    store = daemon.store
     click.echo("")
     click.echo(click.style("private channel: a reader answers \"电话发我\" by private message",
                            bold=True))
@@ -178,12 +178,11 @@ def _private_channel(daemon: Any, mock: Any, port: int, deadline: float) -> None
                            PRIVATE_COMMENT)
 
     def case() -> dict[str, Any] | None:
-        rows = q("select * from cases where openid = ? order by id", [PRIVATE_READER])
+        rows = monitoring.cases_of_writer(store, PRIVATE_READER)
         return rows[0] if rows else None
 
-    if not _wait_for(daemon, deadline, lambda: bool(q(
-            "select 1 from outbox o join cases c on c.id = o.case_id where c.openid = ? and "
-            "o.kind = 'reply' and o.status = 'sent'", [PRIVATE_READER]))):
+    if not _wait_for(daemon, deadline,
+                     lambda: monitoring.writer_reply_sent(store, PRIVATE_READER)):
         click.echo("  (no public reply in time)")
         return
     opened = case() or {}
@@ -214,21 +213,14 @@ def _print_outcome(outcome: Any, row: dict[str, Any]) -> None:
 
 
 def _summary(daemon: Any, mock: Any) -> None:
-    store = daemon.store
-    q = store.query
-    comments = q("select count(*) as n from comments where channel = 'comment'")[0]["n"]
-    bands = {r["band"]: r["n"] for r in q("select band, count(*) as n from classifications group by band")}
-    replies = q("select count(*) as n from outbox where kind='reply' and status='sent'")[0]["n"]
-    notifies = q("select count(*) as n from outbox where kind='notify' and status='sent'")[0]["n"]
-    cases = q("select status, count(*) as n from cases group by status order by status")
-    latencies = [
-        r["sent_ms"] / 1000 - r["create_time"]
-        for r in q(
-            "select (julianday(o.sent_at) - 2440587.5) * 86400000.0 as sent_ms, c.create_time "
-            "from outbox o join comments c on c.id = o.comment_id "
-            "where o.kind = 'reply' and o.status = 'sent'"
-        )
-    ]
+    from bot.clock import parse_iso
+    from bot.store import monitoring
+
+    totals = monitoring.summary(daemon.store)
+    comments, bands, cases = totals["comments"], totals["bands"], totals["cases"]
+    replies, notifies = totals["replies"], totals["notifies"]
+    latencies = [parse_iso(r["sent_at"]).timestamp() - r["create_time"]
+                 for r in totals["sent_replies"]]
     click.echo("")
     click.echo(click.style("summary", bold=True))
     click.echo(f"  comments            {comments}")
@@ -236,7 +228,7 @@ def _summary(daemon: Any, mock: Any) -> None:
                f"(auto {bands.get('auto', 0)}, review {bands.get('review', 0)})")
     click.echo(f"  public replies      {replies}")
     click.echo(f"  group notifications {notifies}")
-    messages = q("select count(*) as n from messages")[0]["n"]
+    messages = totals["messages"]
     click.echo(f"  private messages    {messages}")
     click.echo("  cases               " + (", ".join(f"{r['status']} {r['n']}" for r in cases) or "none"))
     if latencies:

@@ -1,6 +1,6 @@
-"""Every number of the report, the briefing, the dashboard and the spike job, read from SQLite.
+"""Every number of the report, the briefing, the dashboard and the spike job.
 
-This is the one module of ``bot/report`` (and of the spike job) that speaks SQL. It only reads.
+The rows come from :mod:`bot.store.reports` (the SQL lives there); this module shapes them.
 Functions take a :data:`Query` — ``Store.query`` in the daemon and the desk, or
 :func:`open_readonly` for ``dianhua report``, which never creates or changes the file.
 
@@ -11,66 +11,17 @@ Periods are ``[since, until)`` in UTC; comments are counted by their platform ti
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bot import clock, pii
 from bot.cases import DEADLINE_LABELS, OPEN_STATUSES, STATUS_LABELS, CasePolicy, due_dates
-from bot.clock import SHANGHAI, iso, parse_iso
-from bot.errors import StoreError
+from bot.clock import SHANGHAI, parse_iso
+from bot.store import reports as rows_of
+from bot.store.reports import Period, Query, open_readonly
 
-Query = Callable[[str, Sequence[Any]], list[dict[str, Any]]]
 BANDS = ("auto", "review", "below")
 SLOWEST = 10
-
-
-def open_readonly(path: str | Path) -> tuple[Query, Callable[[], None]]:
-    """A read-only query function on an existing SQLite file, and a close function.
-
-    Raises :class:`StoreError` when the file is missing or is not a dianhua database; never
-    creates a file (``mode=ro``), so a wrong path stays a wrong path.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise StoreError(f"no database at {p} (give --db or --config; the daemon's default is var/dianhua.db)")
-    try:
-        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA query_only = ON")
-        tables = {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot read the database {p}: {exc}") from exc
-    missing = {"comments", "classifications", "cases", "outbox"} - tables
-    if missing:
-        conn.close()
-        raise StoreError(f"{p} is not a dianhua database (no table {', '.join(sorted(missing))})")
-
-    def query(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        try:
-            return [dict(r) for r in conn.execute(sql, list(params))]
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the database {p}: {exc}") from exc
-
-    return query, conn.close
-
-
-@dataclass(frozen=True)
-class Period:
-    since: datetime
-    until: datetime
-    account: str | None = None
-
-    @property
-    def unix(self) -> tuple[float, float]:
-        return self.since.timestamp(), self.until.timestamp()
-
-
-def _acc(period: Period, column: str) -> tuple[str, list[Any]]:
-    return (f" and {column} = ?", [period.account]) if period.account else ("", [])
 
 
 def beijing(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -106,30 +57,10 @@ def duration(seconds: float | None) -> str:
 
 # -- the report's sections ----------------------------------------------------------------
 def totals(q: Query, period: Period) -> dict[str, Any]:
-    since, until = iso(period.since), iso(period.until)
-    lo, hi = period.unix
-    ca, cap = _acc(period, "m.account")
-    bands = {r["band"]: r["n"] for r in q(
-        "select cl.band, count(*) as n from comments m join classifications cl on cl.comment_id = m.id "
-        f"where m.create_time >= ? and m.create_time < ?{ca} group by cl.band", [lo, hi, *cap])}
-    comments = q(f"select count(*) as n from comments m where m.create_time >= ? and m.create_time < ?{ca}",
-                 [lo, hi, *cap])[0]["n"]
-    messages = q("select count(*) as n from comments m where m.channel = 'message' and "
-                 f"m.create_time >= ? and m.create_time < ?{ca}", [lo, hi, *cap])[0]["n"]
-    oa, oap = _acc(period, "o.account")
-    sent = {r["kind"]: r["n"] for r in q(
-        "select o.kind, count(*) as n from outbox o where o.status = 'sent' and o.sent_at >= ? "
-        f"and o.sent_at < ?{oa} group by o.kind", [since, until, *oap])}
-    k, kp = _acc(period, "c.account")
-    opened = {r["priority"]: r["n"] for r in q(
-        f"select c.priority, count(*) as n from cases c where c.opened_at >= ? and c.opened_at < ?{k} "
-        "group by c.priority", [since, until, *kp])}
-    resolved = q(f"select count(*) as n from cases c where c.resolved_at >= ? and c.resolved_at < ?{k}",
-                 [since, until, *kp])[0]["n"]
-    late = q("select count(distinct b.case_id) as n from breaches b join cases c on c.id = b.case_id "
-             f"where b.due_at >= ? and b.due_at < ?{k}", [since, until, *kp])[0]["n"]
-    open_now = q("select count(*) as n from cases c where c.status in ({}) and c.opened_at < ?{}".format(
-        ",".join("?" * len(OPEN_STATUSES)), k), [*OPEN_STATUSES, until, *kp])[0]["n"]
+    raw = rows_of.totals(q, period, OPEN_STATUSES)
+    bands, sent, opened = raw["bands"], raw["sent"], raw["opened"]
+    comments, messages, resolved = raw["comments"], raw["messages"], raw["resolved"]
+    late, open_now = raw["late"], raw["open_now"]
     return {
         "comments": int(comments or 0),  # everything read: comments and private messages
         "private_messages": int(messages or 0),
@@ -148,38 +79,20 @@ def totals(q: Query, period: Period) -> dict[str, Any]:
 
 def reply_times(q: Query, period: Period) -> list[float]:
     """Seconds from each comment (platform time) to its public reply, for replies sent in the period."""
-    oa, oap = _acc(period, "o.account")
-    rows = q("select o.sent_at, m.create_time from outbox o join comments m on m.id = o.comment_id "
-             "where o.kind = 'reply' and o.status = 'sent' and o.sent_at >= ? and o.sent_at < ?"
-             f"{oa}", [iso(period.since), iso(period.until), *oap])
+    rows = rows_of.sent_replies(q, period)
     return [max(0.0, parse_iso(r["sent_at"]).timestamp() - float(r["create_time"]))
             for r in rows if r["create_time"] is not None]
 
 
 def resolve_times(q: Query, period: Period) -> list[float]:
     """Seconds from opening to resolution, for cases resolved in the period."""
-    k, kp = _acc(period, "c.account")
-    rows = q("select c.opened_at, c.resolved_at from cases c where c.resolved_at >= ? "
-             f"and c.resolved_at < ?{k}", [iso(period.since), iso(period.until), *kp])
+    rows = rows_of.resolved_cases(q, period)
     return [(parse_iso(r["resolved_at"]) - parse_iso(r["opened_at"])).total_seconds() for r in rows]
 
 
 def breakdown(q: Query, period: Period, by: str) -> list[dict[str, Any]]:
     """Comments, urgent comments, cases and replies per category, route or article."""
-    column = {"category": "cl.category", "route": "cl.route",
-              "article": "coalesce(nullif(a.title, ''), m.article_id)"}[by]
-    lo, hi = period.unix
-    ca, cap = _acc(period, "m.account")
-    rows = q(
-        f"select {column} as name, count(*) as comments, "
-        "sum(case when cl.band in ('auto', 'review') then 1 else 0 end) as urgent, "
-        "count(c.id) as cases, "
-        "sum(case when exists (select 1 from outbox o where o.comment_id = m.id and o.kind = 'reply' "
-        "and o.status = 'sent') then 1 else 0 end) as replies "
-        "from comments m left join classifications cl on cl.comment_id = m.id "
-        "left join articles a on a.id = m.article_id left join cases c on c.comment_id = m.id "
-        f"where m.create_time >= ? and m.create_time < ?{ca} group by name "
-        "order by urgent desc, comments desc, name", [lo, hi, *cap])
+    rows = rows_of.breakdown(q, period, by)
     return [{"name": r["name"] or "（未分类）" if by != "route" else r["name"] or "（无）",
              "comments": int(r["comments"]), "urgent": int(r["urgent"] or 0),
              "cases": int(r["cases"] or 0), "replies": int(r["replies"] or 0)} for r in rows]
@@ -188,11 +101,8 @@ def breakdown(q: Query, period: Period, by: str) -> list[dict[str, Any]]:
 def hourly(q: Query, period: Period) -> list[dict[str, Any]]:
     """Comments and urgent comments per Beijing-time hour (per day when the period is longer
     than three days), every bucket present, zeros too, from the first comment on."""
-    lo, hi = period.unix
-    ca, cap = _acc(period, "m.account")
-    rows = q("select m.create_time, cl.band from comments m left join classifications cl "
-             f"on cl.comment_id = m.id where m.create_time >= ? and m.create_time < ?{ca}",
-             [lo, hi, *cap])
+    lo, _hi = period.unix
+    rows = rows_of.comment_bands(q, period)
     first = min((float(r["create_time"]) for r in rows), default=lo)
     start = max(period.since, datetime.fromtimestamp(first, SHANGHAI) - timedelta(hours=1))
     daily = period.until - start > timedelta(days=3)
@@ -219,11 +129,7 @@ def hourly(q: Query, period: Period) -> list[dict[str, Any]]:
 
 def slowest_cases(q: Query, period: Period, now: datetime, n: int = SLOWEST) -> list[dict[str, Any]]:
     """The ``n`` cases opened in the period that took (or are taking) longest, with timelines."""
-    k, kp = _acc(period, "c.account")
-    rows = q("select c.*, m.content, cl.category, cl.band from cases c "
-             "left join comments m on m.id = c.comment_id "
-             "left join classifications cl on cl.comment_id = c.comment_id "
-             f"where c.opened_at >= ? and c.opened_at < ?{k}", [iso(period.since), iso(period.until), *kp])
+    rows = rows_of.cases_opened(q, period)
     end = min(now, period.until)
     for r in rows:
         done = r["resolved_at"] or (r["updated_at"] if r["status"] not in OPEN_STATUSES else None)
@@ -232,8 +138,7 @@ def slowest_cases(q: Query, period: Period, now: datetime, n: int = SLOWEST) -> 
     rows.sort(key=lambda r: (-r["_seconds"], r["id"]))
     out = []
     for r in rows[:n]:
-        events = q("select at, actor, kind, from_status, to_status, note from case_events "
-                   "where case_id = ? order by id", [r["id"]])
+        events = rows_of.case_timeline(q, r["id"])
         out.append({
             "id": r["id"], "priority": r["priority"], "status": r["status"],
             "status_label": STATUS_LABELS.get(r["status"], r["status"]),
@@ -252,10 +157,7 @@ def late_cases(q: Query, now: datetime, policy: CasePolicy | None = None,
                account: str | None = None) -> list[dict[str, Any]]:
     """Open cases past a deadline right now, the longest overdue first (for the dashboard)."""
     policy = policy or CasePolicy()
-    where = " and c.account = ?" if account else ""
-    rows = q("select c.*, m.content from cases c left join comments m on m.id = c.comment_id "
-             "where c.status in ({}){}".format(",".join("?" * len(OPEN_STATUSES)), where),
-             [*OPEN_STATUSES, *([account] if account else [])])
+    rows = rows_of.cases_in(q, OPEN_STATUSES, account)
     out = []
     for r in rows:
         overdue = [(name, due) for name, due in due_dates(r, policy) if due <= now]
@@ -274,27 +176,18 @@ def late_cases(q: Query, now: datetime, policy: CasePolicy | None = None,
 
 def versions(q: Query, period: Period) -> dict[str, list[dict[str, Any]]]:
     """The model and rules versions that processed the period's comments, with counts."""
-    lo, hi = period.unix
-    ca, cap = _acc(period, "m.account")
     out: dict[str, list[dict[str, Any]]] = {}
     for col in ("model_version", "rules_version"):
         out[col.removesuffix("_version")] = [
             {"version": r["v"] or "?", "comments": int(r["n"]), "from": beijing(r["first"]),
              "to": beijing(r["last"])}
-            for r in q(f"select cl.{col} as v, count(*) as n, min(cl.processed_at) as first, "
-                       "max(cl.processed_at) as last from classifications cl join comments m on "
-                       f"m.id = cl.comment_id where m.create_time >= ? and m.create_time < ?{ca} "
-                       "group by v order by first", [lo, hi, *cap])]
+            for r in rows_of.versions(q, period, col)]
     return out
 
 
 def alerts(q: Query, period: Period) -> list[dict[str, Any]]:
     """Spike alerts raised in the period (empty on a database from before spike alerts)."""
-    if not q("select name from sqlite_master where type = 'table' and name = 'alerts'", []):
-        return []
-    a, ap = _acc(period, "account")
-    rows = q(f"select * from alerts where at >= ? and at < ?{a} order by at",
-             [iso(period.since), iso(period.until), *ap])
+    rows = rows_of.alerts(q, period)
     return [{"at": beijing(r["at"]), "rule": r["rule"], "per": r["per"], "scope": r["scope"],
              "group": r["grp"], "count": r["count"], "baseline": r["baseline"],
              "text": pii.mask(r["text"] or "")} for r in rows]
@@ -302,7 +195,7 @@ def alerts(q: Query, period: Period) -> list[dict[str, Any]]:
 
 def accounts(q: Query) -> list[str]:
     """The accounts that have comments in the database."""
-    return [r["account"] for r in q("select distinct account from comments order by account", [])]
+    return rows_of.accounts(q)
 
 
 def collect(q: Query, period: Period, now: datetime, policy: CasePolicy | None = None) -> dict[str, Any]:
@@ -329,27 +222,21 @@ def collect(q: Query, period: Period, now: datetime, policy: CasePolicy | None =
 # -- for the spike job --------------------------------------------------------------------
 def spike_events(q: Query, since: datetime, until: datetime) -> list[dict[str, Any]]:
     """Processed comments created in ``[since, until)``: what spike rules count."""
-    return q("select m.id, m.account, m.create_time, m.content, m.article_id, "
-             "coalesce(nullif(a.title, ''), m.article_id) as article, cl.band, cl.category, cl.route "
-             "from comments m join classifications cl on cl.comment_id = m.id "
-             "left join articles a on a.id = m.article_id "
-             "where m.create_time >= ? and m.create_time < ? order by m.create_time, m.id",
-             [since.timestamp(), until.timestamp()])
+    return rows_of.spike_events(q, since, until)
 
 
 def last_alerts(q: Query) -> dict[tuple[str, str], str]:
     """(spike rule, scope) → when its last alert was raised (UTC ISO)."""
-    return {(r["rule"], r["scope"]): r["at"] for r in q(
-        "select rule, scope, max(at) as at from alerts group by rule, scope", [])}
+    return rows_of.last_alerts(q)
 
 
 def outbox_has(q: Query, key: str) -> bool:
     """Whether an outbox row with this key exists (the briefing's once-a-day guard)."""
-    return bool(q("select 1 from outbox where key = ?", [key]))
+    return rows_of.outbox_has(q, key)
 
 
 def recent_alerts(q: Query, since: datetime, limit: int = 20) -> list[dict[str, Any]]:
-    rows = q("select * from alerts where at >= ? order by at desc limit ?", [iso(since), limit])
+    rows = rows_of.recent_alerts(q, since, limit)
     return [{"at": beijing(r["at"]), "rule": r["rule"], "per": r["per"], "scope": r["scope"],
              "group": r["grp"], "count": r["count"], "baseline": r["baseline"],
              "text": pii.mask(r["text"] or "")} for r in rows]

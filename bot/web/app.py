@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.clock import Clock
 from bot.errors import StoreError
+from bot.store import monitoring
 from bot.web import auth, case_views, dashboard_views, model_views, pages, stream_views
 from bot.web.desk import Desk
 from bot.web.render import STATIC
@@ -98,7 +99,7 @@ def create_desk_app(config: Any, *, clock: Clock | None = None) -> Starlette:
 
     async def healthz(_request: Request) -> Response:
         try:
-            host.store.query("select 1")
+            monitoring.ping(host.store)
         except Exception:
             return JSONResponse({"status": "error", "database": "unavailable"}, status_code=503)
         return JSONResponse(host.health())

@@ -9,6 +9,7 @@ from typing import Any
 from bot.cases import OPEN_STATUSES, CaseBook, CaseError, attach_comment, open_case, write_label
 from bot.clock import iso
 from bot.store import Store
+from bot.store import marks as stored
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,10 @@ def mark_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) 
         raise CaseError("找不到这条留言")
     at = iso(store.clock())
     with store.transaction() as db:
-        existed = db.execute("select id from cases where comment_id = ?", [comment_id]).fetchone()
+        existed = stored.case_opened_by(db, comment_id) is not None
         writer_case = None if existed else _writer_open_case(db, comment)
         if writer_case is not None:
-            attached = db.execute(
-                "select 1 from case_events where case_id = ? and kind = 'attach' "
-                "and comment_id = ?", [writer_case, comment_id]).fetchone()
-            if attached is None:
+            if not stored.is_attached(db, writer_case, comment_id):
                 attach_comment(db, writer_case, comment, at=at, actor=editor)
             write_label(db, comment_id, urgent=True, editor=editor, at=at)
             return Marked(comment_id, True, writer_case,
@@ -68,12 +66,7 @@ def _writer_open_case(db: Any, comment: dict[str, Any]) -> int | None:
     """The open case of the comment's writer on the same account (the newest), if any."""
     if not comment.get("openid"):
         return None
-    row = db.execute(
-        "select id from cases where account = ? and openid = ? and status in ({}) "
-        "order by id desc limit 1".format(",".join("?" * len(OPEN_STATUSES))),
-        [comment["account"], comment["openid"], *OPEN_STATUSES],
-    ).fetchone()
-    return int(row[0]) if row else None
+    return stored.writer_open_case(db, comment["account"], comment["openid"], OPEN_STATUSES)
 
 
 def mark_not_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
@@ -82,9 +75,9 @@ def mark_not_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: s
         raise CaseError("找不到这条留言")
     with store.transaction() as db:
         write_label(db, comment_id, urgent=False, editor=editor, at=iso(store.clock()))
-    rows = store.query("select id, status from cases where comment_id = ?", [comment_id])
-    if rows and rows[0]["status"] in OPEN_STATUSES:
-        case_id = int(rows[0]["id"])
+    case = stored.case_of_comment(store, comment_id)
+    if case is not None and case["status"] in OPEN_STATUSES:
+        case_id = int(case["id"])
         cases.set_status(case_id, "false_positive", actor=editor, note="编辑标记为不紧急")
         return Marked(comment_id, False, case_id, f"已标记为不紧急，案件 #{case_id} 记为误报")
     return Marked(comment_id, False, None, "已标记为不紧急")
@@ -93,15 +86,12 @@ def mark_not_urgent(store: Store, cases: CaseBook, comment_id: str, *, editor: s
 def mark_duplicate(store: Store, cases: CaseBook, comment_id: str, *, editor: str) -> Marked:
     """Close the comment's open case as a duplicate of its writer's other case: no label (the
     comment was urgent; a "not urgent" label would teach the model the wrong thing)."""
-    rows = store.query("select id, status, account, openid from cases where comment_id = ?",
-                       [comment_id])
-    if not rows or rows[0]["status"] not in OPEN_STATUSES:
+    case = stored.case_of_comment(store, comment_id)
+    if case is None or case["status"] not in OPEN_STATUSES:
         raise CaseError("这条留言没有未结案件，不需要标为重复")
-    case_id = int(rows[0]["id"])
-    other = store.query(
-        "select id from cases where account = ? and openid = ? and id != ? and openid != '' "
-        "order by id limit 1", [rows[0]["account"], rows[0]["openid"], case_id])
-    outcome = f"与案件 #{other[0]['id']} 重复" if other else "重复案件"
+    case_id = int(case["id"])
+    other = stored.writer_other_case(store, case["account"], case["openid"], case_id)
+    outcome = f"与案件 #{other} 重复" if other is not None else "重复案件"
     cases.set_status(case_id, "duplicate", actor=editor, outcome=outcome)
     return Marked(comment_id, True, case_id, f"案件 #{case_id} 已记为重复（{outcome}），未改动标注")
 

@@ -10,7 +10,9 @@ from typing import Any
 from bot import pii
 from bot.cases import OPEN_STATUSES, PRIORITIES, CaseBook
 from bot.clock import SHANGHAI, iso, parse_iso
+from bot.pauses import PauseBook
 from bot.store import Store
+from bot.store import desk_queries as reads
 
 STREAM_LIMIT = 200
 BANDS = ("auto", "review", "below")
@@ -68,9 +70,7 @@ def queue(cases: CaseBook, now: datetime,
 
 def notify_failed_cases(store: Store) -> set[int]:
     """Cases with a group notification that finally failed (the desk shows 群通知失败)."""
-    return {int(r["case_id"]) for r in store.query(
-        "select distinct case_id from outbox where kind = 'notify' and status = 'failed' "
-        "and case_id is not null")}
+    return reads.failed_notify_cases(store)
 
 
 def case_detail(
@@ -79,9 +79,7 @@ def case_detail(
     """Everything the case page shows. Raises CaseError for an unknown case."""
     case = cases.get(case_id)
     comment = store.comment(case["comment_id"]) or {}
-    cls_rows = store.query("select * from classifications where comment_id = ?",
-                           [case["comment_id"]])
-    classification = cls_rows[0] if cls_rows else None
+    classification = reads.classification(store, case["comment_id"])
     if classification:
         classification = dict(classification)
         classification["terms"] = [
@@ -90,44 +88,26 @@ def case_detail(
         ]
         classification["matched"] = _loads(classification.get("matched_rules"), [])
     traces = []
-    for t in store.query("select * from traces where comment_id = ? order by position",
-                         [case["comment_id"]]):
+    for t in reads.traces(store, case["comment_id"]):
         traces.append({**t, "conditions": _loads(t.get("conditions"), []),
                        "suppressed": _loads(t.get("suppressed"), [])})
     replies = []
-    for r in store.query(
-        "select * from outbox where comment_id = ? and kind = 'reply' order by id",
-        [case["comment_id"]],
-    ):
+    for r in reads.replies(store, case["comment_id"]):
         params = _loads(r.get("params"), {})
         replies.append({**r, "text": str(params.get("text") or params.get("template") or "")})
     notifies = []
-    for r in store.query(
-        "select * from outbox where case_id = ? and kind = 'notify' order by id", [case_id]
-    ):
+    for r in reads.notifications(store, case_id):
         params = _loads(r.get("params"), {})
         notifies.append({**r, "group": str(params.get("group") or "")})
     follow_ups: list[dict[str, Any]] = []
-    attached = {
-        e["comment_id"] for e in store.query(
-            "select comment_id from case_events where case_id = ? and kind = 'attach'", [case_id]
-        )
-    }
+    attached = reads.attached_comments(store, case_id)
     if comment and comment.get("openid"):
-        follow_ups = store.query(
-            "select m.*, cl.score, cl.band from comments m "
-            "left join classifications cl on cl.comment_id = m.id "
-            "where m.account = ? and m.openid = ? and m.id != ? "
-            "and (m.create_time > ? or (m.create_time = ? and m.received_at > ?)) "
-            "order by m.create_time, m.user_comment_id limit 50",
-            [comment["account"], comment["openid"], comment["id"], comment.get("create_time") or 0,
-             comment.get("create_time") or 0, comment.get("received_at") or ""],
-        )
+        follow_ups = reads.follow_ups(store, comment)
         for f in follow_ups:
             f["attached"] = f["id"] in attached
     article = store.article(case["article_id"]) if case.get("article_id") else None
     due = cases.next_deadline(case, now or store.clock())
-    labels = store.query("select * from labels where comment_id = ?", [case["comment_id"]])
+    label = reads.label(store, case["comment_id"])
     return {
         "case": case,
         "comment": comment,
@@ -139,7 +119,7 @@ def case_detail(
         "follow_ups": follow_ups,
         "events": cases.events(case_id),
         "due": due,
-        "label": labels[0] if labels else None,
+        "label": label,
     }
 
 
@@ -148,40 +128,10 @@ def stream(
     visible: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Recent comments with their score, band, case and label, newest first."""
-    where, params = ["m.state != 'skipped'"], []
-    if band == "none":
-        where.append("cl.comment_id is null")
-    elif band in BANDS:
-        where.append("cl.band = ?")
-        params.append(band)
-    if category:
-        where.append("cl.category = ?")
-        params.append(category)
-    if text:
-        where.append("instr(m.content, ?) > 0")
-        params.append(text)
-    sql = (
-        "select m.id, m.account, m.openid, m.content, m.create_time, m.received_at, m.state, "
-        "a.title as article_title, cl.score, cl.band, cl.category, cl.route, "
-        "c.route as case_route, c.assignee as case_assignee, "
-        "c.id as case_id, c.status as case_status, c.priority as case_priority, "
-        "l.urgent as label_urgent, l.editor as label_editor, l.category as label_category, "
-        "(select e.case_id from case_events e where e.comment_id = m.id and e.kind = 'attach' "
-        "order by e.id desc limit 1) as attached_case_id "
-        "from comments m left join articles a on a.id = m.article_id "
-        "left join classifications cl on cl.comment_id = m.id "
-        "left join cases c on c.comment_id = m.id "
-        "left join labels l on l.comment_id = m.id "
-        "where " + " and ".join(where) + " order by m.received_at desc, m.create_time desc, "
-        "m.user_comment_id desc limit ?"
-    )
-    rows = store.query(sql, [*params, limit])
+    rows = reads.stream(store, band=band if band in BANDS else "", unclassified=band == "none",
+                        category=category, text=text, limit=limit)
     attached = {int(r["attached_case_id"]) for r in rows if r.get("attached_case_id")}
-    status_of = {}
-    if attached:
-        marks = ",".join("?" * len(attached))
-        status_of = {r["id"]: r["status"] for r in store.query(
-            f"select id, status from cases where id in ({marks})", sorted(attached))}
+    status_of = reads.case_statuses(store, attached)
     if visible is not None:
         rows = [r for r in rows if visible({"account": r.get("account"),
                                             "route": r.get("case_route") or r.get("route") or "",
@@ -200,11 +150,7 @@ def stream(
 
 
 def categories(store: Store) -> list[str]:
-    rows = store.query(
-        "select distinct category from classifications where category is not null "
-        "and category != '' order by category"
-    )
-    return [r["category"] for r in rows]
+    return reads.categories(store)
 
 
 def day_start(now: datetime) -> datetime:
@@ -216,50 +162,26 @@ def day_start(now: datetime) -> datetime:
 def today_counts(store: Store, cases: CaseBook, now: datetime) -> dict[str, Any]:
     """Today's numbers (since midnight Beijing time)."""
     since = iso(day_start(now))
-
-    def one(sql: str, *args: Any) -> int:
-        return int(store.query(sql, [since, *args])[0]["n"] or 0)
-
-    bands = {r["band"]: r["n"] for r in store.query(
-        "select band, count(*) as n from classifications where processed_at >= ? group by band",
-        [since])}
-    opened = {r["priority"]: r["n"] for r in store.query(
-        "select priority, count(*) as n from cases where opened_at >= ? group by priority",
-        [since])}
+    counts = reads.counts_since(store, since)
+    bands, opened = counts["bands"], counts["opened"]
     return {
         "since": since,
-        "comments": one("select count(*) as n from comments where received_at >= ?"),
+        "comments": counts["comments"],
         "bands": {b: int(bands.get(b, 0)) for b in BANDS},
         "opened": {p: int(opened.get(p, 0)) for p in PRIORITIES},
-        "resolved": one("select count(*) as n from cases where resolved_at >= ?"),
-        "false_positive": one(
-            "select count(*) as n from case_events where at >= ? and to_status = ?",
-            "false_positive"),
-        "replies_sent": one(
-            "select count(*) as n from outbox where sent_at >= ? and kind = 'reply' "
-            "and status = 'sent'"),
-        "notifies_sent": one(
-            "select count(*) as n from outbox where sent_at >= ? and kind = 'notify' "
-            "and status = 'sent'"),
-        "outbox_failed": one(
-            "select count(*) as n from outbox where created_at >= ? and status = 'failed'"),
-        "breaches": one("select count(*) as n from breaches where recorded_at >= ?"),
-        "labels": one("select count(*) as n from labels where at >= ?"),
+        **{k: counts[k] for k in ("resolved", "false_positive", "replies_sent", "notifies_sent",
+                                  "outbox_failed", "breaches", "labels")},
         "open_now": len(cases.list_cases(open_only=True)),
         "late_now": len(cases.list_cases(late=True)),
-        "outbox_pending": int(store.query(
-            "select count(*) as n from outbox where status in ('pending','inflight')")[0]["n"]),
+        "outbox_pending": counts["outbox_pending"],
     }
 
 
 def polling(store: Store, now: datetime, lag: dict[str, float] | None) -> list[dict[str, Any]]:
     """Per account: watched articles, last poll, seconds since (the daemon's own lag if known),
     and the pause (daily quota, refused credentials) if its polls are paused."""
-    rows = store.query(
-        "select account, sum(active) as active, count(*) as articles, "
-        "max(last_polled_at) as last_polled_at from articles group by account order by account"
-    )
-    pauses = {r["account"]: r for r in store.query("select * from account_pauses")}
+    rows = reads.polling(store)
+    pauses = PauseBook(store).all()
     seen = set()
     out = []
     for row in rows:

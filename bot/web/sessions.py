@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.clock import Clock, iso, parse_iso
 from bot.store import Store
+from bot.store import sessions as session_store
 
 IDLE_MINUTES = 120.0
 ABSOLUTE_HOURS = 12.0
@@ -47,9 +48,7 @@ class Sessions:
     def start(self, user: str, address: str = "") -> str:
         token = secrets.token_urlsafe(32)
         now = iso(self.clock())
-        with self.store.transaction() as db:
-            db.execute("insert into sessions (id_hash, user, created_at, last_seen_at, address) "
-                       "values (?, ?, ?, ?, ?)", [_hash(token), user, now, now, address[:64]])
+        session_store.add(self.store, _hash(token), user, now, address[:64])
         return token
 
     def user(self, token: Any, *, touch: bool = True) -> str | None:
@@ -57,37 +56,29 @@ class Sessions:
         if not isinstance(token, str) or not token:
             return None
         key = _hash(token)
-        rows = self.store.query("select user, created_at, last_seen_at from sessions "
-                                "where id_hash = ?", [key])
-        if not rows:
+        row = session_store.get(self.store, key)
+        if row is None:
             return None
-        row = rows[0]
         now = self.clock()
         last = parse_iso(row["last_seen_at"])
         if now - parse_iso(row["created_at"]) >= self.absolute or now - last >= self.idle:
             self.end(token)
             return None
         if touch and (now - last).total_seconds() >= TOUCH_SECONDS:
-            with self.store.transaction() as db:
-                db.execute("update sessions set last_seen_at = ? where id_hash = ?", [iso(now), key])
+            session_store.touch(self.store, key, iso(now))
         return str(row["user"])
 
     def end(self, token: Any) -> None:
         if isinstance(token, str) and token:
-            with self.store.transaction() as db:
-                db.execute("delete from sessions where id_hash = ?", [_hash(token)])
+            session_store.remove(self.store, _hash(token))
 
     def revoke(self, user: str) -> int:
         """End every session of ``user``; returns how many there were."""
-        with self.store.transaction() as db:
-            return int(db.execute("delete from sessions where user = ?", [user]).rowcount)
+        return session_store.revoke(self.store, user)
 
     def purge_expired(self) -> int:
         now = self.clock()
-        with self.store.transaction() as db:
-            cur = db.execute("delete from sessions where created_at < ? or last_seen_at < ?",
-                             [iso(now - self.absolute), iso(now - self.idle)])
-            return int(cur.rowcount)
+        return session_store.purge(self.store, iso(now - self.absolute), iso(now - self.idle))
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot import pii
 from bot.cases import CaseError
+from bot.store import desk_queries
 from bot.web import queries
 from bot.web.auth import Handler, signed_in
 from bot.web.desk import Desk
@@ -33,12 +34,8 @@ def _filters(values: dict[str, str]) -> dict[str, str]:
 
 def _may_label(desk: Desk, request: Request, comment_id: str) -> bool:
     """Only comments this person may see (their accounts and departments) can be marked."""
-    rows = desk.store.query(
-        "select m.account, coalesce(c.route, cl.route, '') as route, "
-        "coalesce(c.assignee, '') as assignee from comments m "
-        "left join cases c on c.comment_id = m.id "
-        "left join classifications cl on cl.comment_id = m.id where m.id = ?", [comment_id])
-    return not rows or desk.account_of(request).sees(rows[0])
+    scope = desk_queries.comment_scope(desk.store, comment_id)
+    return scope is None or desk.account_of(request).sees(scope)
 
 
 def routes(desk: Desk) -> dict[str, Handler]:

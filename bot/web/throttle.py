@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, iso, parse_iso
 from bot.store import Store
+from bot.store import throttle as counters
+from bot.store import users as user_store
 
 FREE_PAIR = 3
 FREE_ADDRESS = 10
@@ -58,10 +60,10 @@ class Throttle:
         with self.store.transaction() as db:
             rows = {}
             for key, _free in keys:
-                row = db.execute(
-                    "select failures, blocked_until, updated_at from login_throttle where key = ?",
-                    [key]).fetchone()
-                failures, blocked, updated = (int(row[0] or 0), row[1], row[2]) if row else (0, None, None)
+                row = counters.get(db, key)
+                failures, blocked, updated = (
+                    (int(row["failures"] or 0), row["blocked_until"], row["updated_at"]) if row
+                    else (0, None, None))
                 if updated and now - parse_iso(updated) > FORGET_AFTER:
                     failures, blocked = 0, None
                 if blocked and parse_iso(blocked) > now:
@@ -70,43 +72,31 @@ class Throttle:
             for key, free in keys:
                 failures = rows[key] + 1
                 wait = backoff_seconds(failures, free)
-                db.execute(
-                    "insert into login_throttle (key, failures, blocked_until, updated_at) "
-                    "values (?, ?, ?, ?) on conflict(key) do update set failures = excluded.failures, "
-                    "blocked_until = excluded.blocked_until, updated_at = excluded.updated_at",
-                    [key, failures, iso(now + timedelta(seconds=wait)) if wait else None, iso(now)],
-                )
-            db.execute("update users set failed_logins = coalesce(failed_logins, 0) + 1 "
-                       "where name = ?", [name])
+                counters.save(db, key, failures,
+                              iso(now + timedelta(seconds=wait)) if wait else None, iso(now))
+            user_store.count_failure(db, name)
         return None
 
     def succeeded(self, name: str, address: str) -> None:
         """The password was right: this name's count from this address starts again."""
         with self.store.transaction() as db:
-            db.execute("delete from login_throttle where key = ?", [_pair(name, address)])
+            counters.remove(db, _pair(name, address))
             # the address counted this attempt as a failure in advance; take it back
-            db.execute("update login_throttle set failures = max(failures - 1, 0) where key = ?",
-                       [_addr(address)])
-            db.execute("update users set failed_logins = 0, locked_until = null where name = ?",
-                       [name])
+            counters.take_back_one(db, _addr(address))
+            user_store.clear_failures(db, name)
 
     def forget(self, name: str) -> int:
         """Clear every count for ``name`` (``dianhua users unlock``)."""
         prefix = _pair(name, "")
         with self.store.transaction() as db:
-            cur = db.execute("delete from login_throttle where substr(key, 1, ?) = ?",
-                             [len(prefix), prefix])
-            db.execute("update users set failed_logins = 0, locked_until = null where name = ?",
-                       [name])
-            return int(cur.rowcount)
+            removed = counters.remove_prefix(db, prefix)
+            user_store.clear_failures(db, name)
+            return removed
 
     def waiting(self, name: str) -> datetime | None:
         """The latest time any address must wait until for ``name`` (for ``users list``)."""
         prefix = _pair(name, "")
-        rows = self.store.query(
-            "select max(blocked_until) as until from login_throttle where substr(key, 1, ?) = ?",
-            [len(prefix), prefix])
-        until = rows[0]["until"] if rows else None
+        until = counters.latest_block(self.store, prefix)
         return parse_iso(until) if until and parse_iso(until) > self.clock() else None
 
 

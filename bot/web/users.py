@@ -21,6 +21,8 @@ from loguru import logger
 from bot.clock import Clock, iso, utcnow
 from bot.errors import DianhuaError
 from bot.store import Store
+from bot.store import sessions as session_store
+from bot.store import users as user_store
 from bot.web.passwords import (
     MAX_PASSWORD_BYTES,
     burn_time,
@@ -134,16 +136,13 @@ class UserBook:
             raise UserError(f"the role must be one of {', '.join(ROLES)}, got {role!r}")
         encoded = hash_password(password)
         with self.store.transaction() as db:
-            exists = db.execute("select 1 from users where name = ?", [name]).fetchone()
+            exists = user_store.exists_in(db, name)
             if exists:
-                db.execute(
-                    "update users set password_hash = ?, failed_logins = 0, locked_until = null "
-                    "where name = ?",
-                    [encoded, name],
-                )
-                db.execute("delete from sessions where user = ?", [name])
+                user_store.set_password(db, name, encoded)
+                session_store.remove_user(db, name)
             else:
-                db.table("users").insert(
+                user_store.add(
+                    db,
                     {"name": name, "password_hash": encoded, "created_at": iso(self.clock()),
                      "failed_logins": 0, "locked_until": None, "role": role or "editor",
                      "departments": _names(departments), "accounts": _names(accounts)}
@@ -166,20 +165,15 @@ class UserBook:
         if accounts is not None:
             sets["accounts"] = _names(accounts)
         with self.store.transaction() as db:
-            if sets:
-                cur = db.execute(
-                    "update users set " + ", ".join(f"{k} = ?" for k in sets) + " where name = ?",
-                    [*sets.values(), name])
-                if not cur.rowcount:
-                    return False
-            db.execute("delete from sessions where user = ?", [name])
+            if sets and not user_store.set_access(db, name, sets):
+                return False
+            session_store.remove_user(db, name)
         return True
 
     def remove(self, name: str) -> bool:
         with self.store.transaction() as db:
-            db.execute("delete from sessions where user = ?", [name])
-            cur = db.execute("delete from users where name = ?", [name])
-            return bool(cur.rowcount)
+            session_store.remove_user(db, name)
+            return user_store.remove(db, name)
 
     def unlock(self, name: str) -> bool:
         """Clear the sign-in back-off for ``name`` from every address."""
@@ -187,10 +181,7 @@ class UserBook:
         return self.exists(name)
 
     def list(self) -> list[dict[str, Any]]:
-        rows = self.store.query(
-            "select name, created_at, failed_logins, role, departments, accounts from users "
-            "order by name"
-        )
+        rows = user_store.listing(self.store)
         out = [{**r, "source": "database"} for r in rows]
         known = {r["name"] for r in rows}
         for name in sorted(self.config_users):
@@ -205,14 +196,12 @@ class UserBook:
     def exists(self, name: str) -> bool:
         if name in self.config_users:
             return True
-        return bool(self.store.query("select 1 from users where name = ?", [name]))
+        return user_store.exists(self.store, name)
 
     def account(self, name: str) -> Account | None:
         """The signed-in person's role and scope (configuration users are admins)."""
-        rows = self.store.query(
-            "select role, departments, accounts from users where name = ?", [name])
-        if rows:
-            r = rows[0]
+        r = user_store.access(self.store, name)
+        if r is not None:
             return Account(name, r["role"] or "editor",
                            tuple(d for d in (r["departments"] or "").split(",") if d),
                            tuple(a for a in (r["accounts"] or "").split(",") if a))
@@ -227,9 +216,9 @@ class UserBook:
         retry_at = self.throttle.reserve(name, address)
         if retry_at is not None:
             return SignIn("wait", name, retry_at)
-        rows = self.store.query("select password_hash from users where name = ?", [name])
-        if rows:
-            encoded = rows[0]["password_hash"] or ""
+        stored = user_store.password_hash(self.store, name)
+        if stored is not None:
+            encoded = stored
         elif name in self.config_users:
             encoded = self.config_users[name]
         else:
@@ -239,16 +228,13 @@ class UserBook:
             self._warn_if_many(name)
             return SignIn("bad")
         self.throttle.succeeded(name, address)
-        if rows and needs_rehash(encoded):
-            with self.store.transaction() as db:
-                db.execute("update users set password_hash = ? where name = ? and password_hash = ?",
-                           [hash_password(password), name, encoded])
+        if stored is not None and needs_rehash(encoded):
+            user_store.rehash(self.store, name, encoded, hash_password(password))
             logger.info("desk user {}: password re-hashed with today's scrypt parameters", name)
         return SignIn("ok", name)
 
     def _warn_if_many(self, name: str) -> None:
-        rows = self.store.query("select failed_logins from users where name = ?", [name])
-        failed = int(rows[0]["failed_logins"] or 0) if rows else 0
+        failed = user_store.failed_logins(self.store, name)
         if failed and failed % WARN_USER_FAILURES == 0:
             logger.warning("desk user {}: {} wrong passwords since the last sign-in (from any "
                            "address): someone may be guessing", name, failed)
