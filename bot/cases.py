@@ -28,7 +28,7 @@ from sqlite_utils import Database
 from bot import pii
 from bot.clock import iso, parse_iso
 from bot.errors import DianhuaError
-from bot.store import Store, dumps, insert_row
+from bot.store import Store, article_of, dumps, insert_row
 from bot.workdays import add_working_time
 
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
@@ -683,6 +683,7 @@ def enqueue(
             "next_attempt_at": at,
             "last_error": "",
             "created_at": at,
+            "article_id": article_of(comment_id),
         },
         on_conflict="ignore",
     )
