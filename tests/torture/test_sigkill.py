@@ -169,7 +169,14 @@ def _torture(tmp_path: Path, *, kill_workers: bool) -> None:
         workers_killed = 0
         for _ in range(kills):
             proc = _start(config, tmp_path)
-            time.sleep(rnd.uniform(2.5, 7.0))  # start-up takes ~3 s: kills land everywhere
+            if kill_workers:  # the workers are forked at the end of start-up: wait for them
+                forked_by = time.monotonic() + 120
+                while (not _children(proc.pid) and proc.poll() is None
+                       and time.monotonic() < forked_by):
+                    time.sleep(0.05)
+                time.sleep(rnd.uniform(0.0, 3.0))
+            else:
+                time.sleep(rnd.uniform(2.5, 7.0))  # start-up takes ~3 s: kills land everywhere
             if kill_workers:
                 for _round in range(2):  # the daemon starts new workers; kill those too
                     workers = _children(proc.pid)
