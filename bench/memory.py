@@ -6,6 +6,10 @@ processed and reads the daemon's ``VmHWM`` (peak RSS) from ``/proc``.
 
     .venv/bin/python bench/memory.py                 # 100,000 comments (about 10 minutes)
     .venv/bin/python bench/memory.py --comments 5000 # a quick look
+
+With classifier workers (issue 16) the daemon is several processes: the result also gives the
+peak of their summed PSS (pages shared after the fork counted once) and summed RSS (shared
+pages counted in every process), sampled every 2 seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import ProcessTree  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from connectors.mock import MockServer  # noqa: E402
@@ -73,10 +78,12 @@ def main() -> None:
                                 stderr=subprocess.DEVNULL)
         first_poll = None
         peak = 0.0
+        tree = ProcessTree(proc.pid)
         done = 0
         while time.monotonic() - start < args.timeout:
             time.sleep(2)
             peak = max(peak, _vmhwm(proc.pid))
+            tree.sample()
             if first_poll is None and mock.stats.snapshot()["calls"].get("/cgi-bin/comment/list"):
                 first_poll = time.monotonic() - start
             if (work / "d.db").exists():
@@ -92,6 +99,7 @@ def main() -> None:
                 break
         elapsed = time.monotonic() - start
         peak = max(peak, _vmhwm(proc.pid))
+        tree.sample()
         proc.send_signal(signal.SIGTERM)
         t = time.monotonic()
         code = proc.wait(timeout=120)
@@ -102,7 +110,8 @@ def main() -> None:
     result = {"command": " ".join(["bench/memory.py", *sys.argv[1:]]), "comments": args.comments,
               "processed": done, "seconds": round(elapsed), "peak_rss_mb": round(peak, 1),
               "startup_to_first_poll_s": round(first_poll or -1, 2),
-              "sigterm_exit_code": code, "sigterm_seconds": round(stop_s, 1)}
+              "sigterm_exit_code": code, "sigterm_seconds": round(stop_s, 1), **tree.summary(),
+              "workers": tree.max_workers}
     print(json.dumps(result))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"memory_{args.comments}.json").write_text(json.dumps(result, indent=2))
