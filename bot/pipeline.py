@@ -1,9 +1,11 @@
 """From a stored comment to a recorded decision: classify, evaluate the rules, write it all at once.
 
-For each comment in state ``new``: the classifier scores it, the rules engine (pure) decides,
-and one transaction writes the classification, the rule trace, the case changes and the outbox
-rows for every side effect, then marks the comment ``processed``. A crash before the commit
-leaves the comment ``new`` (it is processed again, from scratch); after it, nothing is redone.
+For each comment in state ``new``: the classifier scores it (in worker processes with
+``workers``, a batch ahead of the writer; see :mod:`bot.classify_pool`), the rules engine (pure)
+decides, and the writer records the classification, the rule trace, the case changes and the
+outbox rows for every side effect and marks the comment ``processed`` — for up to
+:data:`WRITE_CHUNK` comments in one transaction, one savepoint each. A crash before the commit
+leaves the comments ``new`` (processed again, from scratch); after it, nothing is redone.
 
 Failures: a :class:`StoreError` (the database is locked, full, failing I/O) is never the
 comment's fault: the round stops, the comment stays ``new`` and processing backs off
@@ -34,6 +36,7 @@ from classifiers.prediction import Prediction
 
 EXTERNAL_KINDS = ("reply", "notify", "feature", "unfeature")
 MAX_STORE_BACKOFF = 60.0  # seconds between two attempts while the database is in trouble
+WRITE_CHUNK = 50  # comments per write transaction
 
 
 class Predictor(Protocol):
@@ -182,7 +185,17 @@ class Pipeline:
 
     def _write_batch(self, rows: list[dict[str, Any]],
                      predictions: Sequence[Prediction | None]) -> int:
-        """Every comment of the batch in one transaction, one savepoint each.
+        """The batch in transactions of :data:`WRITE_CHUNK` comments (the sender's and the
+        inbox's writes wait for the one in hand: a short hold keeps replies flowing)."""
+        done = 0
+        for start in range(0, len(rows), WRITE_CHUNK):
+            done += self._write_chunk(rows[start:start + WRITE_CHUNK],
+                                      predictions[start:start + WRITE_CHUNK])
+        return done
+
+    def _write_chunk(self, rows: list[dict[str, Any]],
+                     predictions: Sequence[Prediction | None]) -> int:
+        """Every comment of the chunk in one transaction, one savepoint each.
 
         A comment that fails by itself (twice) is quarantined inside the same transaction; a
         :class:`StoreError` rolls the whole batch back (every comment stays ``new``). Logs and

@@ -369,6 +369,12 @@ def comment_key(account: str, msg_data_id: str | int, index: int, user_comment_i
     return f"{account}:{msg_data_id}:{index}:{user_comment_id}"
 
 
+_COMMENT_COLUMNS = ("id", "account", "article_id", "msg_data_id", "idx", "user_comment_id", "openid",
+                    "content", "create_time", "comment_type", "had_reply", "received_at", "state")
+_INSERT_COMMENT = (f"INSERT INTO comments ({', '.join(_COMMENT_COLUMNS)}) VALUES "
+                   f"({', '.join('?' for _ in _COMMENT_COLUMNS)}) ON CONFLICT (id) DO NOTHING")
+
+
 def article_of(comment_id: str) -> str:
     """The article key of a comment key (``account:msg_data_id:index``); '' for no comment."""
     head, sep, _ = comment_id.rpartition(":")
@@ -651,10 +657,11 @@ class Store:
                 }
             )
         with self.transaction() as db:
-            before = db.execute("select total_changes()").fetchone()[0]
-            if rows:
-                db.table("comments").insert_all(rows, pk="id", ignore=True)
-            inserted = db.execute("select total_changes()").fetchone()[0] - before
+            inserted = 0
+            if rows:  # one prepared statement for the page (insert_all read the schema each time)
+                cur = db.conn.executemany(_INSERT_COMMENT, [[r[c] for c in _COMMENT_COLUMNS]
+                                                            for r in rows])
+                inserted = max(0, cur.rowcount)
             db.execute(
                 "update articles set cursor = max(cursor, ?), last_polled_at = ?, next_poll_at = ?,"
                 " polls = polls + 1, active = ?,"
