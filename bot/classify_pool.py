@@ -143,12 +143,14 @@ class ClassifyPool:
         """The batch's predictions; :class:`WorkerLost` when a worker died meanwhile."""
         try:
             return future.result()
-        except (BrokenProcessPool, cf.CancelledError) as exc:
+        except cf.CancelledError as exc:  # its pool was replaced (a model switch)
+            raise WorkerLost("its workers were replaced") from exc
+        except BrokenProcessPool as exc:
             with self._lock:
                 ex = self._executor
                 if ex is not None and getattr(ex, "_broken", False):
                     self._restart("a worker process died")
-            raise WorkerLost(str(exc) or type(exc).__name__) from exc
+            raise WorkerLost("a worker process died") from exc
 
     def close(self) -> None:
         with self._lock:

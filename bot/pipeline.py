@@ -172,7 +172,7 @@ class Pipeline:
                 try:
                     return list(self.workers.result(future))
                 except WorkerLost as exc:
-                    logger.warning("a classifier worker died ({}); classifying its batch of {} "
+                    logger.warning("classifier batch lost ({}); classifying its {} comments "
                                    "again", exc, len(texts))
                     if attempt == 2:
                         break
