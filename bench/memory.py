@@ -47,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--workers", default=None,
+                        help="[pipeline] workers: auto, 0, N (default: the daemon's own default)")
     args = parser.parse_args()
     logger.remove()
     texts = []
@@ -67,7 +69,9 @@ def main() -> None:
             f'[[accounts]]\nbase_url = "{mock.url}"\n[storage]\ndb = "{work / "d.db"}"\n'
             f'[rules]\npath = "{ROOT / "rules.yaml"}"\n[polling]\ntick_seconds = 0.2\n'
             f'[wecom]\nbase_url = "{mock.url}"\n[wecom.groups]\nduty = "k"\n'
-            f'[http]\nenabled = false\n[log]\nfile = "{work / "d.jsonl"}"\nlevel = "WARNING"\n',
+            f'[http]\nenabled = false\n[log]\nfile = "{work / "d.jsonl"}"\nlevel = "WARNING"\n'
+            + ("" if args.workers is None else "[pipeline]\nworkers = " + (
+                '"auto"' if args.workers == "auto" else str(int(args.workers))) + "\n"),
             encoding="utf-8",
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIANHUA_")}
@@ -108,13 +112,15 @@ def main() -> None:
     finally:
         mock.stop()
     result = {"command": " ".join(["bench/memory.py", *sys.argv[1:]]), "comments": args.comments,
+              "loadavg_after": os.getloadavg(),
               "processed": done, "seconds": round(elapsed), "peak_rss_mb": round(peak, 1),
               "startup_to_first_poll_s": round(first_poll or -1, 2),
               "sigterm_exit_code": code, "sigterm_seconds": round(stop_s, 1), **tree.summary(),
               "workers": tree.max_workers}
     print(json.dumps(result))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"memory_{args.comments}.json").write_text(json.dumps(result, indent=2))
+    suffix = "" if args.workers is None else f"_workers{args.workers}"
+    (RESULTS / f"memory_{args.comments}{suffix}.json").write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
