@@ -344,6 +344,14 @@ def m015_outbox_article(db: Database) -> None:
     db.table("outbox").create_index(["article_id", "kind", "created_at"], if_not_exists=True)
 
 
+@MIGRATIONS()
+def m015b_pending_order(db: Database) -> None:
+    """The pipeline's next batch (state ``new``, oldest first) read from an index in order:
+    without it every batch sorted the whole backlog (325 ms a batch with 57,000 new comments)."""
+    db.table("comments").create_index(["state", "received_at", "create_time", "user_comment_id"],
+                                      index_name="idx_comments_pending", if_not_exists=True)
+
+
 def insert_row(db: Database, table: str, row: dict[str, Any], *, on_conflict: str = "") -> int:
     """A plain ``INSERT`` (``on_conflict`` = ``"ignore"`` or ``"replace"``); returns the rowid.
 
