@@ -157,7 +157,8 @@ class Pipeline:
             return 0
         batch = self._queue.popleft()
         try:
-            self._fill(limit)  # the workers classify the next batches while this one is written
+            if self.workers is not None:  # they classify the next batches while this one is written
+                self._fill(limit)
             return self._write_batch(batch.rows, self._predictions(batch))
         finally:
             self._busy.difference_update(r["id"] for r in batch.rows)
