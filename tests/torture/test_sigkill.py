@@ -150,6 +150,7 @@ def _torture(tmp_path: Path, *, kill_workers: bool) -> None:
     rnd = random.Random(int(os.environ.get("DIANHUA_TORTURE_SEED", "1")))
     mock = MockServer(tmp_path / "mock.db", token_ttl=20).start()
     stop = threading.Event()
+    proc: subprocess.Popen[bytes] | None = None
     try:
         articles = [mock.state.add_article(f"通知 {i}") for i in range(10)]
         mock.faults.update({"error_rate": 0.1, "webhook_per_minute": None, "seed": 3})
@@ -215,6 +216,9 @@ def _torture(tmp_path: Path, *, kill_workers: bool) -> None:
     finally:
         stop.set()
         mock.faults.update({"error_rate": 0.0})
+        if proc is not None and proc.poll() is None:  # a failed or timed-out run: no leftovers
+            proc.kill()
+            proc.wait(timeout=30)
 
     store = Store(tmp_path / "dianhua.db")
     q = store.query
