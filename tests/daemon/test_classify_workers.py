@@ -18,7 +18,7 @@ from daemon_fakes import FakeClock, FakeRules, KeywordPredictor, PipelineWorld
 from bot.classify_pool import ClassifyPool, auto_workers
 from bot.config import load_config
 from bot.errors import ConfigError, StoreBusy
-from bot.store import Store, article_of
+from bot.store import Store, article_of, processing
 from classifiers.prediction import Prediction
 
 TEXTS = ["太急了，孕妇等核酸结果住院", "帮帮忙问一下", "谢谢通报", "急！老人透析做不了",
@@ -173,9 +173,9 @@ class FailsOn(FakeRules):
         return super().evaluate(ctx, history)
 
 
-def test_one_bad_comment_is_quarantined_and_its_batch_neighbours_recorded(tmp_path: Path) -> None:
+def test_one_bad_comment_is_quarantined_and_its_batch_neighbours_recorded(db_target: str) -> None:
     clock = FakeClock()
-    world = PipelineWorld(Store(tmp_path / "t.db", clock=clock), clock, rules=FailsOn())
+    world = PipelineWorld(Store(db_target, clock=clock), clock, rules=FailsOn())
     for i, text in enumerate(["急，住院等结果", "坏了", "帮帮忙", "急！透析"]):
         world.wechat.add("100", 0, f"o_{i}", text)
     _run(world, limit=10)
@@ -192,11 +192,11 @@ def test_one_bad_comment_is_quarantined_and_its_batch_neighbours_recorded(tmp_pa
                              "on m.id = c.comment_id where m.content = '坏了'")[0]["n"] == 0
 
 
-def test_database_trouble_mid_batch_leaves_the_whole_batch_new(tmp_path: Path) -> None:
+def test_database_trouble_mid_batch_leaves_the_whole_batch_new(db_target: str) -> None:
     clock = FakeClock()
     rules = FailsOn()
     rules.store_trouble = True  # type: ignore[attr-defined]
-    world = PipelineWorld(Store(tmp_path / "t.db", clock=clock), clock, rules=rules)
+    world = PipelineWorld(Store(db_target, clock=clock), clock, rules=rules)
     for i, text in enumerate(["急，住院等结果", "帮帮忙", "库", "急！透析"]):
         world.wechat.add("100", 0, f"o_{i}", text)
     world.poller.poll_due()
@@ -228,13 +228,13 @@ def test_pipeline_workers_setting(tmp_path: Path) -> None:
     assert auto_workers(1) == 1 and auto_workers(2) == 1 and auto_workers(8) == 4
 
 
-def test_reply_limit_counts_the_articles_replies_by_its_own_column(tmp_path: Path) -> None:
+def test_reply_limit_counts_the_articles_replies_by_its_own_column(db_target: str) -> None:
     from datetime import timedelta
 
     from bot.cases import enqueue
 
     clock = FakeClock()
-    store = Store(tmp_path / "t.db", clock=clock)
+    store = Store(db_target, clock=clock)
     assert article_of("main:100:0:7") == "main:100:0"
     assert article_of("main:message:0:123456") == "main:message:0"
     assert article_of("") == ""
@@ -249,3 +249,28 @@ def test_reply_limit_counts_the_articles_replies_by_its_own_column(tmp_path: Pat
     assert store.replies_on_article_since("main", "100", 1, since) == 1
     assert store.replies_on_article_since("main", "100", 0, clock() + timedelta(seconds=1)) == 0
     store.close()
+
+
+def test_a_comment_claimed_by_another_replica_mid_batch_is_skipped(db_target: str) -> None:
+    """Each comment's savepoint starts with its claim (``UPDATE … WHERE state = 'new'``): a
+    comment another replica processed after this batch was fetched is left to it, untouched,
+    and its batch neighbours are recorded."""
+    clock = FakeClock()
+    world = PipelineWorld(Store(db_target, clock=clock), clock)
+    for i, text in enumerate(["急，住院等结果", "帮帮忙", "急！透析"]):
+        world.wechat.add("100", 0, f"o_{i}", text)
+    world.poller.poll_due()
+    rows = world.store.pending_comments(10)
+    taken = rows[1]["id"]
+    with world.store.transaction() as db:  # the other replica, between fetch and write
+        assert processing.claim_new_comment(db, taken)
+    predictions = world.pipeline.model.predict_many([r["content"] for r in rows])
+    assert world.pipeline._write_batch(rows, predictions) == 2
+    q = world.store.query
+    assert q("select count(*) as n from classifications where comment_id = ?", [taken]) == [
+        {"n": 0}]
+    assert q("select count(*) as n from outbox where comment_id = ?", [taken]) == [{"n": 0}]
+    assert q("select count(*) as n from classifications")[0]["n"] == 2
+    assert q("select state, count(*) as n from comments group by state") == [
+        {"state": "processed", "n": 3}]
+    world.store.close()
