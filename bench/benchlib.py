@@ -55,6 +55,88 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            pass
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (its threads included), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _memory_kb(pid: int) -> dict[str, int]:
+    out = {"Pss": 0, "Rss": 0}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key = line.split(":")[0]
+            if key in out:
+                out[key] = int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                out["HWM"] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+class ProcessTree:
+    """CPU and memory of a daemon and the worker processes it forks, sampled from /proc.
+
+    ``sample()`` records, per process ever seen, its last CPU time and the peak of the tree's
+    summed PSS (proportional set size: pages shared after the fork are counted once, split
+    between the processes that share them) and summed RSS (shared pages counted once per
+    process: an upper bound).
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.cpu: dict[int, float] = {}
+        self.peak_pss_kb = 0
+        self.peak_rss_kb = 0
+        self.peak_hwm_kb = 0  # the daemon's own VmHWM
+        self.max_workers = 0
+
+    def sample(self) -> dict[str, float]:
+        pids = [self.pid, *sorted(_children(self.pid))]
+        self.max_workers = max(self.max_workers, len(pids) - 1)
+        pss = rss = 0
+        for p in pids:
+            cpu = _cpu_seconds(p)
+            if cpu:
+                self.cpu[p] = max(cpu, self.cpu.get(p, 0.0))
+            mem = _memory_kb(p)
+            pss += mem["Pss"]
+            rss += mem["Rss"]
+            if p == self.pid:
+                self.peak_hwm_kb = max(self.peak_hwm_kb, mem.get("HWM", 0))
+        self.peak_pss_kb = max(self.peak_pss_kb, pss)
+        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        return {"pss_kb": pss, "rss_kb": rss, "processes": len(pids)}
+
+    def summary(self) -> dict[str, Any]:
+        return {"daemon_cpu_s": round(self.cpu.get(self.pid, 0.0), 2),
+                "workers_cpu_s": round(sum(v for p, v in self.cpu.items() if p != self.pid), 2),
+                "worker_pids_seen": len(self.cpu) - 1 if self.cpu else 0,
+                "peak_tree_pss_mb": round(self.peak_pss_kb / 1024, 1),
+                "peak_tree_rss_mb": round(self.peak_rss_kb / 1024, 1),
+                "daemon_peak_rss_mb": round(self.peak_hwm_kb / 1024, 1)}
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process (the benchmark: the mock server and the injector)."""
+    return _cpu_seconds(os.getpid())
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 

@@ -23,14 +23,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import ROOT, median, percentile, pyplot, save, table, texts
+from benchlib import (
+    ROOT,
+    ProcessTree,
+    median,
+    own_cpu_seconds,
+    percentile,
+    pyplot,
+    save,
+    table,
+    texts,
+)
 
 from connectors.mock import MockServer
 
 ARTICLES = 50
 
 
-def config(tmp: Path, url: str, articles: list[tuple[int, int]], fast: float, tick: float) -> Path:
+def config(tmp: Path, url: str, articles: list[tuple[int, int]], fast: float, tick: float,
+           workers: str | None = None) -> Path:
+    # without --workers the section is left out: the daemon's default (and older code) runs
+    pipeline = "" if workers is None else ("[pipeline]\nworkers = " + (
+        '"auto"' if workers == "auto" else str(int(workers))))
     rules = (ROOT / "rules.yaml").read_text(encoding="utf-8").replace(
         "article_rate_limit:            # at most 30 public replies under one article per hour\n"
         "    count: 30", "article_rate_limit:\n    count: 100000")
@@ -59,6 +73,7 @@ base_url = "{url}"
 duty = "k-duty"
 [http]
 enabled = false
+{pipeline}
 [log]
 file = "{tmp / 'log' / 'dianhua.jsonl'}"
 level = "INFO"
@@ -83,7 +98,8 @@ def rss_kb(pid: int) -> tuple[int, int]:
     return vals["VmRSS"], vals["VmHWM"]
 
 
-def run(rate: int, seconds: float, fast: float, tick: float, drain: float) -> dict[str, Any]:
+def run(rate: int, seconds: float, fast: float, tick: float, drain: float,
+        workers: str | None = None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"e2e{rate}_"))
     mock = MockServer(tmp / "mock.db", port=0).start()
     mock.faults.update({"webhook_per_minute": None})
@@ -96,7 +112,8 @@ def run(rate: int, seconds: float, fast: float, tick: float, drain: float) -> di
         replied.setdefault((int(msg_data_id), int(index), int(cid)), time.time())
 
     mock.state.add_reply = add_reply  # type: ignore[method-assign]
-    cfg = config(tmp, mock.url, articles, fast, tick)
+    cfg = config(tmp, mock.url, articles, fast, tick, workers)
+    load_before = os.getloadavg()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIANHUA_")}
     started = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--config", str(cfg)],
@@ -107,6 +124,8 @@ def run(rate: int, seconds: float, fast: float, tick: float, drain: float) -> di
             raise SystemExit((tmp / "stderr.log").read_text())
         time.sleep(0.01)
     startup = time.time() - started
+    tree = ProcessTree(proc.pid)
+    bench_cpu0 = own_cpu_seconds()
     corpus = texts(int(rate * seconds) + 1, seed=rate)
     injected: dict[tuple[int, int, int], float] = {}
     done = threading.Event()
@@ -143,12 +162,17 @@ def run(rate: int, seconds: float, fast: float, tick: float, drain: float) -> di
             except sqlite3.Error:
                 pass
         rss, hwm = rss_kb(proc.pid)
-        samples.append({"t": time.time() - t_start, "injected": len(injected), "stored": stored,
+        mem = tree.sample()
+        samples.append({"tree_pss_kb": mem["pss_kb"], "t": time.time() - t_start, "injected": len(injected), "stored": stored,
                         "processed": processed, "outbox_pending": pending,
                         "backlog": len(injected) - processed, "rss_kb": rss, "hwm_kb": hwm})
         if done.is_set() and processed >= len(injected) and pending == 0:
             break
     rss, hwm = rss_kb(proc.pid)
+    tree.sample()
+    bench_cpu = own_cpu_seconds() - bench_cpu0
+    at_end_of_injection = next((x for x in samples if x["t"] >= seconds), samples[-1] if samples
+                               else {"processed": 0, "backlog": 0})
     proc.send_signal(signal.SIGTERM)
     stop_started = time.time()
     try:
@@ -177,7 +201,11 @@ def run(rate: int, seconds: float, fast: float, tick: float, drain: float) -> di
         "final_backlog": last.get("backlog", 0), "peak_rss_mb": hwm / 1024,
         "sigterm_to_exit_s": stop_s, "calls": calls, "samples": samples,
         "latencies": [[round(t, 3), round(v, 3)] for v, t in sorted(lat, key=lambda x: x[1])],
-        "tmp": str(tmp),
+        "tmp": str(tmp), "workers": workers,
+        "processed_by_end_of_injection": at_end_of_injection["processed"],
+        "backlog_at_end_of_injection": at_end_of_injection["backlog"],
+        "bench_cpu_s": round(bench_cpu, 2), "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(), **tree.summary(),
     }
 
 
@@ -209,6 +237,8 @@ def main() -> None:
     ap.add_argument("--fast-seconds", type=float, default=1.0, help="poll interval")
     ap.add_argument("--tick-seconds", type=float, default=0.2)
     ap.add_argument("--drain", type=float, default=None, help="max wait after injection")
+    ap.add_argument("--workers", default=None,
+                    help="[pipeline] workers: auto, 0, N (default: the daemon's own default)")
     args = ap.parse_args()
     seconds = args.seconds or (10.0 if args.quick else 60.0)
     drain = args.drain if args.drain is not None else (30.0 if args.quick else 90.0)
@@ -217,19 +247,28 @@ def main() -> None:
     logger.remove()
     results = []
     for rate in [int(r) for r in args.rates.split(",")]:
-        res = run(rate, seconds, args.fast_seconds, args.tick_seconds, drain)
+        res = run(rate, seconds, args.fast_seconds, args.tick_seconds, drain, args.workers)
         suffix = "_quick" if args.quick else ""
         plot(res, Path(__file__).parent / "results" / f"e2e_latency_{rate}{suffix}.png")
         results.append(res)
         save("e2e_latency" + suffix, {"results": results})  # kept even if a later rate fails
         print(f"{rate}/s: p50 {res['p50_s']:.2f} p95 {res['p95_s']:.2f} p99 {res['p99_s']:.2f}"
-              f" s, backlog max {res['max_backlog']}, final {res['final_backlog']}", flush=True)
+              f" s, backlog max {res['max_backlog']}, final {res['final_backlog']}, "
+              f"at end of injection {res['backlog_at_end_of_injection']}; CPU s daemon "
+              f"{res['daemon_cpu_s']} workers {res['workers_cpu_s']} bench {res['bench_cpu_s']};"
+              f" peak PSS {res['peak_tree_pss_mb']} MB (RSS {res['peak_tree_rss_mb']}); start "
+              f"{res['startup_to_first_poll_s']:.2f} s; load {res['loadavg_before'][0]:.1f}"
+              f"/{res['loadavg_after'][0]:.1f}", flush=True)
     headers = ["rate /s", "injected", "processed", "replies", "p50 s", "p95 s", "p99 s", "max s",
                "max backlog", "backlog at end", "comment/list calls", "daemon peak RSS MB",
-               "start-up to first poll s"]
+               "daemon+workers peak PSS MB", "daemon CPU ms/comment", "workers CPU ms/comment",
+               "mock+injector CPU ms/comment", "start-up to first poll s"]
     rows = [[r["rate"], r["injected"], r["processed"], r["replied"], r["p50_s"], r["p95_s"],
              r["p99_s"], r["max_s"], r["max_backlog"], r["final_backlog"],
-             r["calls"].get("comment/list", 0), r["peak_rss_mb"], r["startup_to_first_poll_s"]]
+             r["calls"].get("comment/list", 0), r["peak_rss_mb"], r["peak_tree_pss_mb"],
+             1000 * r["daemon_cpu_s"] / max(1, r["processed"]),
+             1000 * r["workers_cpu_s"] / max(1, r["processed"]),
+             1000 * r["bench_cpu_s"] / max(1, r["processed"]), r["startup_to_first_poll_s"]]
             for r in results]
     print(f"\npoll every {args.fast_seconds} s, tick {args.tick_seconds} s\n" + table(headers, rows))
     save("e2e_latency" + ("_quick" if args.quick else ""),

@@ -6,6 +6,10 @@ processed and reads the daemon's ``VmHWM`` (peak RSS) from ``/proc``.
 
     .venv/bin/python bench/memory.py                 # 100,000 comments (about 10 minutes)
     .venv/bin/python bench/memory.py --comments 5000 # a quick look
+
+With classifier workers (issue 16) the daemon is several processes: the result also gives the
+peak of their summed PSS (pages shared after the fork counted once) and summed RSS (shared
+pages counted in every process), sampled every 2 seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import ProcessTree  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from connectors.mock import MockServer  # noqa: E402
@@ -42,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--workers", default=None,
+                        help="[pipeline] workers: auto, 0, N (default: the daemon's own default)")
     args = parser.parse_args()
     logger.remove()
     texts = []
@@ -62,7 +69,9 @@ def main() -> None:
             f'[[accounts]]\nbase_url = "{mock.url}"\n[storage]\ndb = "{work / "d.db"}"\n'
             f'[rules]\npath = "{ROOT / "rules.yaml"}"\n[polling]\ntick_seconds = 0.2\n'
             f'[wecom]\nbase_url = "{mock.url}"\n[wecom.groups]\nduty = "k"\n'
-            f'[http]\nenabled = false\n[log]\nfile = "{work / "d.jsonl"}"\nlevel = "WARNING"\n',
+            f'[http]\nenabled = false\n[log]\nfile = "{work / "d.jsonl"}"\nlevel = "WARNING"\n'
+            + ("" if args.workers is None else "[pipeline]\nworkers = " + (
+                '"auto"' if args.workers == "auto" else str(int(args.workers))) + "\n"),
             encoding="utf-8",
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIANHUA_")}
@@ -73,10 +82,12 @@ def main() -> None:
                                 stderr=subprocess.DEVNULL)
         first_poll = None
         peak = 0.0
+        tree = ProcessTree(proc.pid)
         done = 0
         while time.monotonic() - start < args.timeout:
             time.sleep(2)
             peak = max(peak, _vmhwm(proc.pid))
+            tree.sample()
             if first_poll is None and mock.stats.snapshot()["calls"].get("/cgi-bin/comment/list"):
                 first_poll = time.monotonic() - start
             if (work / "d.db").exists():
@@ -92,6 +103,7 @@ def main() -> None:
                 break
         elapsed = time.monotonic() - start
         peak = max(peak, _vmhwm(proc.pid))
+        tree.sample()
         proc.send_signal(signal.SIGTERM)
         t = time.monotonic()
         code = proc.wait(timeout=120)
@@ -100,12 +112,15 @@ def main() -> None:
     finally:
         mock.stop()
     result = {"command": " ".join(["bench/memory.py", *sys.argv[1:]]), "comments": args.comments,
+              "loadavg_after": os.getloadavg(),
               "processed": done, "seconds": round(elapsed), "peak_rss_mb": round(peak, 1),
               "startup_to_first_poll_s": round(first_poll or -1, 2),
-              "sigterm_exit_code": code, "sigterm_seconds": round(stop_s, 1)}
+              "sigterm_exit_code": code, "sigterm_seconds": round(stop_s, 1), **tree.summary(),
+              "workers": tree.max_workers}
     print(json.dumps(result))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"memory_{args.comments}.json").write_text(json.dumps(result, indent=2))
+    suffix = "" if args.workers is None else f"_workers{args.workers}"
+    (RESULTS / f"memory_{args.comments}{suffix}.json").write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -118,6 +118,10 @@ class Config:
     briefing: BriefingConfig = BriefingConfig()
     spikes_check_seconds: float = 60.0
     cluster: ClusterConfig | None = None  # [cluster]: one of several replicas (issue 15)
+    # [pipeline] workers: classifier processes beside the writer (None = auto: one per core
+    # less one, at least one; 0 = classify on the writer's thread). A configuration file
+    # without the setting gets auto; a Config built in code (tests) classifies in-thread.
+    pipeline_workers: int | None = 0
 
 
 def store_target(config: Config) -> str:
@@ -157,6 +161,7 @@ _SCHEMA: dict[str, Any] = {
                   "purge_every_minutes": "pos"},
     "log": {"file": str, "level": str, "rotation": str, "retention": int},
     "cluster": {"replica_id": str, "lease_seconds": "pos", "claim_seconds": "pos"},
+    "pipeline": {"workers": "workers"},
     "accounts": list,
 }
 _ACCOUNT_KEYS = {"name": str, "base_url": str, "appid": str, "secret": str,
@@ -377,6 +382,15 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         checker.add(where, "must be a PostgreSQL URL like postgresql://dianhua@127.0.0.1:5432/"
                            f"dianhua (leave it out for the SQLite file), got {db_url.split('://')[0]!r}…")
 
+    workers_setting = _section(data, "pipeline").get("workers", "auto")
+    workers: int | None = None
+    if isinstance(workers_setting, int) and not isinstance(workers_setting, bool) \
+            and 0 <= workers_setting <= 64:
+        workers = workers_setting
+    elif workers_setting != "auto":
+        checker.add("pipeline.workers", "must be \"auto\", 0 (classify on the writer's thread) "
+                    f"or a number of worker processes up to 64, got {workers_setting!r}")
+
     if checker.problems:
         raise ConfigError(checker.problems)
 
@@ -434,6 +448,7 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         briefing=briefing,
         spikes_check_seconds=float(_section(data, "rules").get("spikes_check_seconds", 60.0)),
         cluster=cluster,
+        pipeline_workers=workers,
     )
 
 

@@ -119,10 +119,12 @@ class Daemon:
         self._last_poll: dict[str, Any] = {}
         self.metrics = Metrics(self.store, self._poll_lag)
         self._user_outcome = on_outcome
+        self.classify_pool = self._classify_pool(config)
         self.pipeline = Pipeline(
             self.store, self.models, lambda: self.rules.current, clock=clock,
             duty_group=config.cases.duty_group, on_outcome=self._on_outcome,
             pending=self._own_pending if self.cluster is not None else None,
+            workers=self.classify_pool,
         )
         self.poller = Poller(
             self.store, self.clients.get, schedule=config.polling, clock=clock,
@@ -156,6 +158,17 @@ class Daemon:
         self._server: Any = None
         self.started_at = clock()
         self.seed_articles()
+
+    def _classify_pool(self, config: Config) -> Any:
+        """The classifier's worker processes (``[pipeline] workers``), forked now: the model is
+        loaded and no job thread runs yet. None when the writer's thread classifies."""
+        workers = config.pipeline_workers
+        if workers == 0:
+            return None
+        from bot.classify_pool import ClassifyPool, auto_workers
+
+        return ClassifyPool(lambda: self.models.current,
+                            auto_workers() if workers is None else workers)
 
     # -- jobs -----------------------------------------------------------------------------
     def seed_articles(self) -> None:
@@ -361,6 +374,8 @@ class Daemon:
         if self._server is not None:
             self._server.should_exit = True
         self.inbox.close(wait=True)  # pushed messages in hand reach the database first
+        if self.classify_pool is not None:
+            self.classify_pool.close()
         self.metrics.up.set(0)
         for client in self.clients.values():
             client.close()

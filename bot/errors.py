@@ -79,6 +79,11 @@ class ModelError(DianhuaError):
     """A classifier model cannot be loaded or used."""
 
 
+class WorkerLost(ModelError):
+    """A classifier worker process died while it held a batch (bot/classify_pool.py): the
+    batch is classified again; nothing was written for it."""
+
+
 class InputError(DianhuaError):
     """An input file that cannot be read within the limits (bot/limits.py): too large, a line
     without end, binary data."""
@@ -186,4 +191,5 @@ __all__ = [
     "StoreError",
     "TokenExpired",
     "TransientError",
+    "WorkerLost",
 ]

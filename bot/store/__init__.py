@@ -84,6 +84,18 @@ def comment_key(account: str, msg_data_id: str | int, index: int, user_comment_i
     return f"{account}:{msg_data_id}:{index}:{user_comment_id}"
 
 
+_COMMENT_COLUMNS = ("id", "account", "article_id", "msg_data_id", "idx", "user_comment_id", "openid",
+                    "content", "create_time", "comment_type", "had_reply", "received_at", "state")
+_INSERT_COMMENT = (f"INSERT INTO comments ({', '.join(_COMMENT_COLUMNS)}) VALUES "
+                   f"({', '.join('?' for _ in _COMMENT_COLUMNS)}) ON CONFLICT (id) DO NOTHING")
+
+
+def article_of(comment_id: str) -> str:
+    """The article key of a comment key (``account:msg_data_id:index``); '' for no comment."""
+    head, sep, _ = comment_id.rpartition(":")
+    return head if sep and head.count(":") >= 2 else ""
+
+
 class Store:
     """A thread-safe handle on dianhua's database: a SQLite file (default) or PostgreSQL.
 
@@ -177,6 +189,20 @@ class Store:
         :class:`StoreError`; other exceptions roll back and propagate unchanged.
         """
         with self.engine.transaction() as tx:
+            yield tx
+
+    @contextmanager
+    def savepoint(self, db: Transaction, name: str = "one") -> Iterator[Transaction]:
+        """A nested unit inside :meth:`transaction`: its writes are undone alone when it raises.
+
+        The pipeline writes a batch of comments in one transaction, one savepoint each, so a
+        comment that fails by itself leaves the others' writes in place. Portable
+        (``SAVEPOINT`` / ``RELEASE`` / ``ROLLBACK TO`` on SQLite and PostgreSQL): see
+        :meth:`bot.store.engine.Transaction.savepoint`. A database error in it is a
+        :class:`StoreError` (the whole transaction then rolls back); other exceptions undo the
+        savepoint's writes and propagate unchanged.
+        """
+        with db.savepoint(name) as tx:
             yield tx
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
@@ -307,7 +333,10 @@ class Store:
                 }
             )
         with self.transaction() as db:
-            inserted = sum(insert_row(db, "comments", r, on_conflict="ignore") for r in rows)
+            # one statement text for the whole page, built once at import (insert_all read the
+            # schema on every call); both drivers prepare a statement they see again and again
+            inserted = sum(max(0, db.execute(_INSERT_COMMENT, [r[c] for c in _COMMENT_COLUMNS])
+                                  .rowcount) for r in rows)
             db.execute(
                 "update articles set cursor = case when cursor > ? then cursor else ? end,"
                 " last_polled_at = ?, next_poll_at = ?,"
@@ -376,9 +405,8 @@ class Store:
         self, account: str, msg_data_id: str, index: int, since: datetime
     ) -> int:
         rows = self.query(
-            "select count(*) as n from outbox o join comments c on c.id = o.comment_id "
-            "where o.kind = 'reply' and o.status in ('pending','inflight','sent') "
-            "and c.article_id = ? and o.created_at >= ?",
+            "SELECT count(*) AS n FROM outbox WHERE article_id = ? AND kind = 'reply' "
+            "AND created_at >= ? AND status IN ('pending','inflight','sent')",
             [article_key(account, msg_data_id, index), iso(since)],
         )
         return int(rows[0]["n"])
@@ -439,5 +467,5 @@ def dumps(value: Any) -> str:
     return _dumps(value)
 
 
-__all__ = ["MIGRATIONS", "Store", "StoreBusy", "StoreError", "Transaction", "article_key", "comment_key",
-           "dumps", "insert_row", "store_error"]
+__all__ = ["MIGRATIONS", "Store", "StoreBusy", "StoreError", "Transaction", "article_key", "article_of",
+           "comment_key", "dumps", "insert_row", "store_error"]

@@ -138,6 +138,26 @@ class Transaction:
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in self.execute(sql, params)]
 
+    @contextmanager
+    def savepoint(self, name: str = "one") -> Iterator[Transaction]:
+        """A nested unit of this transaction whose writes are undone alone when it raises.
+
+        ``SAVEPOINT`` / ``RELEASE SAVEPOINT`` / ``ROLLBACK TO SAVEPOINT`` mean the same on
+        SQLite and PostgreSQL; on PostgreSQL the rollback also clears the aborted state a failed
+        statement leaves, so the transaction goes on. A driver error is a :class:`StoreError`
+        (from :meth:`execute`); every exception undoes the savepoint's writes and propagates.
+        """
+        if not name.isidentifier():
+            raise ValueError(f"a savepoint name must be an identifier, not {name!r}")
+        self.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self.execute(f"RELEASE SAVEPOINT {name}")
+
 
 
 class SQLiteTransaction(Transaction):

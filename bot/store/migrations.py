@@ -400,6 +400,26 @@ def m014_replica_leases(m: Migration) -> None:
         m.ddl("ALTER TABLE outbox ADD COLUMN claim_until TEXT")
 
 
+@migration
+def m015_outbox_article(m: Migration) -> None:
+    """Issue 16: each outbox row names its comment's article, so the rules' per-article reply
+    limit counts the article's recent replies by index (it joined every reply of the last hour
+    with its comment: 37 ms a comment at 2,500 replies, the daemon's largest cost at 500/s)."""
+    if "article_id" not in m.columns("outbox"):
+        m.add_column("outbox", "article_id", "TEXT NOT NULL DEFAULT ''")
+    m.execute("UPDATE outbox SET article_id = coalesce((SELECT c.article_id FROM comments c "
+              "WHERE c.id = outbox.comment_id), '') WHERE article_id = ''")
+    m.index("outbox", ["article_id", "kind", "created_at"])
+
+
+@migration
+def m015b_pending_order(m: Migration) -> None:
+    """Issue 16: the pipeline's next batch (state ``new``, oldest first) read from an index in
+    order: without it every batch sorted the whole backlog (325 ms a batch at 57,000 new)."""
+    m.ddl('CREATE INDEX IF NOT EXISTS "idx_comments_pending" ON "comments" '
+          '("state", "received_at", "create_time", "user_comment_id")')
+
+
 # -- the runner -----------------------------------------------------------------------------
 BOOKKEEPING = ("schema_migrations", "_sqlite_migrations")
 

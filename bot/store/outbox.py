@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store import dumps, insert_row
+from bot.store import article_of, dumps, insert_row
 from bot.store.engine import Transaction
 
 
@@ -41,6 +41,7 @@ def enqueue(
             "next_attempt_at": at,
             "last_error": "",
             "created_at": at,
+            "article_id": article_of(comment_id),  # the per-article reply limit's index
         },
         on_conflict="ignore",
     )

@@ -18,10 +18,15 @@ from bot.store.migrations import BOOKKEEPING, MIGRATIONS
 PRE_ISSUE15 = Path(__file__).with_name("pre_issue15.sql")
 
 
-# What migrations after the pre-issue-15 set add (m014: the replicas' leases and outbox claims):
-# a whole table (None) or columns; left out when the schema is compared with the old one.
+# What migrations after the pre-issue-15 set add (m014: the replicas' leases and outbox claims;
+# m015: the outbox rows' article; m015b: the pipeline's pending-order index): a whole table
+# (None) or columns, and indexes; left out when the schema is compared with the old one.
 LATER: dict[str, tuple[str, ...] | None] = {"leases": None,
-                                            "outbox": ("claimed_by", "claim_until")}
+                                            "outbox": ("claimed_by", "claim_until", "article_id")}
+LATER_INDEXES: dict[str, tuple[str, ...]] = {
+    "outbox": ("idx_outbox_article_id_kind_created_at",),
+    "comments": ("idx_comments_pending",),
+}
 
 
 def _without_later(schema: dict[str, Any]) -> dict[str, Any]:
@@ -30,8 +35,23 @@ def _without_later(schema: dict[str, Any]) -> dict[str, Any]:
         if table in LATER and LATER[table] is None:
             continue
         later = LATER.get(table) or ()
-        out[table] = {**shape, "columns": [c for c in shape["columns"] if c[0] not in later]}
+        later_indexes = LATER_INDEXES.get(table, ())
+        out[table] = {**shape, "columns": [c for c in shape["columns"] if c[0] not in later],
+                      "indexes": {name: index for name, index in shape["indexes"].items()
+                                  if name not in later_indexes}}
     return out
+
+
+def test_the_later_migrations_add_what_the_comparison_leaves_out(tmp_path: Path) -> None:
+    Store(tmp_path / "new.db").close()
+    schema = _schema(tmp_path / "new.db")
+    assert "leases" in schema
+    outbox = [c[0] for c in schema["outbox"]["columns"]]
+    assert {"claimed_by", "claim_until", "article_id"} <= set(outbox)
+    assert schema["outbox"]["indexes"]["idx_outbox_article_id_kind_created_at"] == (
+        0, ["article_id", "kind", "created_at"])
+    assert schema["comments"]["indexes"]["idx_comments_pending"] == (
+        0, ["state", "received_at", "create_time", "user_comment_id"])
 
 
 def _old_file(path: Path) -> Path:
@@ -81,6 +101,9 @@ def test_a_file_made_by_sqlite_utils_migrations_upgrades_in_place(tmp_path: Path
             "能不能优先安排，因为真的挺急"]
         assert store.query("select status, reason from cases") == [
             {"status": "awaiting_contact", "reason": "安全网"}]
+        # m015: the old outbox row is back-filled with its comment's article
+        assert store.query("select article_id from outbox") == [
+            {"article_id": "main:2247483650:1"}]
         # the database hands out the next ids after the old rows
         with store.transaction() as tx:
             new_id = tx.execute(

@@ -38,7 +38,8 @@ def _texts(n: int) -> list[str]:
     return [rows[i % len(rows)] + ("" if i < len(rows) else f" ({i})") for i in range(n)]
 
 
-def _config(tmp: Path, url: str, target: str) -> Path:
+def _config(tmp: Path, url: str, target: str, workers: int | None = None) -> Path:
+    pipeline = f"[pipeline]\nworkers = {workers}\n" if workers is not None else ""
     path = tmp / "dianhua.toml"
     storage = f'db = "{target}"'
     if target.startswith("postgresql"):  # the file's folder still holds the one-daemon lock
@@ -74,7 +75,7 @@ duty = "k-duty"
 
 [http]
 enabled = false
-
+{pipeline}
 [log]
 file = "{tmp / 'log' / 'dianhua.jsonl'}"
 level = "INFO"
@@ -113,14 +114,49 @@ def _busy(db: str, expected: int) -> bool:
         store.close()
 
 
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` forked (the classifier's workers), from any of its threads."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path,
                                                                db_target: str) -> None:
     """On each engine (the file, or PostgreSQL through ``[storage] url``)."""
+    _torture(tmp_path, db_target, kill_workers=False)
+
+
+@pytest.mark.timeout(600)  # each round waits for a full start-up (slow on a busy machine)
+def test_sigkill_of_the_classifier_workers_too(tmp_path: Path) -> None:
+    """The classifier's worker processes are killed as well, alone and with the daemon: a
+    batch a dead worker held is classified again; the workers of a killed daemon exit.
+    Half as many rounds as the daemon-only test (``DIANHUA_TORTURE_KILLS`` / 2, at least 4).
+    Run on the SQLite file only (each round waits for a full start-up: minutes)."""
+    _torture(tmp_path, str(tmp_path / "dianhua.db"), kill_workers=True)
+
+
+def _torture(tmp_path: Path, db_target: str, *, kill_workers: bool) -> None:
     kills = int(os.environ.get("DIANHUA_TORTURE_KILLS", "12"))
+    if kill_workers:
+        kills = max(4, kills // 2)
     total = int(os.environ.get("DIANHUA_TORTURE_COMMENTS", "300"))
     rnd = random.Random(int(os.environ.get("DIANHUA_TORTURE_SEED", "1")))
     mock = MockServer(tmp_path / "mock.db", token_ttl=20).start()
     stop = threading.Event()
+    proc: subprocess.Popen[bytes] | None = None
     try:
         articles = [mock.state.add_article(f"通知 {i}") for i in range(10)]
         mock.faults.update({"error_rate": 0.1, "webhook_per_minute": None, "seed": 3})
@@ -139,10 +175,28 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path,
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
-        config = _config(tmp_path, mock.url, db_target)
+        config = _config(tmp_path, mock.url, db_target, workers=2 if kill_workers else None)
+        workers_seen: set[int] = set()
+        workers_killed = 0
         for _ in range(kills):
             proc = _start(config, tmp_path)
-            time.sleep(rnd.uniform(2.5, 7.0))  # start-up takes ~3 s: kills land everywhere
+            if kill_workers:  # the workers are forked at the end of start-up: wait for them
+                forked_by = time.monotonic() + 120
+                while (not _children(proc.pid) and proc.poll() is None
+                       and time.monotonic() < forked_by):
+                    time.sleep(0.05)
+                time.sleep(rnd.uniform(0.0, 3.0))
+            else:
+                time.sleep(rnd.uniform(2.5, 7.0))  # start-up takes ~3 s: kills land everywhere
+            if kill_workers:
+                for _round in range(2):  # the daemon starts new workers; kill those too
+                    workers = _children(proc.pid)
+                    workers_seen |= workers
+                    for pid in workers:
+                        os.kill(pid, signal.SIGKILL)
+                        workers_killed += 1
+                    time.sleep(rnd.uniform(0.2, 1.5))
+                workers_seen |= _children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             if rnd.random() < 0.3:
@@ -156,11 +210,21 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path,
             time.sleep(0.2)  # SIGTERM is for a running daemon, not a half-started interpreter
         while time.monotonic() < deadline and _busy(db_target, total):
             time.sleep(1)
+        workers_seen |= _children(proc.pid)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, "SIGTERM must exit cleanly"
+        if kill_workers:
+            assert workers_killed > 0, "no kill landed on a worker"
+            gone_by = time.monotonic() + 30  # an orphaned worker notices within a second
+            while time.monotonic() < gone_by and any(_alive(p) for p in workers_seen):
+                time.sleep(0.2)
+            assert not [p for p in workers_seen if _alive(p)], "a worker outlived its daemon"
     finally:
         stop.set()
         mock.faults.update({"error_rate": 0.0})
+        if proc is not None and proc.poll() is None:  # a failed or timed-out run: no leftovers
+            proc.kill()
+            proc.wait(timeout=30)
 
     store = Store(db_target)
     q = store.query
