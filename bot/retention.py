@@ -32,7 +32,7 @@ from bot import pii
 from bot.clock import iso
 from bot.store import Store
 from bot.store import retention as retention_rows
-from bot.store.retention import Cutoffs
+from bot.store.retention import Cutoffs, Purged
 
 CLOSED = ("resolved", "false_positive", "closed_no_response")
 
@@ -46,13 +46,9 @@ class RetentionPolicy:
 
 
 @dataclass
-class PurgeReport:
-    contacts_erased: int = 0
-    cases_deleted: int = 0
-    comments_deleted: int = 0
-    comments_emptied: int = 0
-    messages_deleted: int = 0
-    sessions_deleted: int = 0
+class PurgeReport(Purged):
+    """What a purge did (the store's counts), or with ``dry_run`` what it would do."""
+
     dry_run: bool = False
 
     def summary(self) -> str:
