@@ -4,23 +4,12 @@ injected clock: two holders, expiry, renewal, release, a dead holder's lease tak
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
+from store_clock import Clock
 
 from bot.cluster import SCHEDULER, Cluster
 from bot.store import Store, leases
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
