@@ -16,10 +16,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
+from outcome import assert_exactly_once
 
 from bot.store import Store
 from connectors.mock import MockServer
@@ -227,35 +227,6 @@ def _torture(tmp_path: Path, db_target: str, *, kill_workers: bool) -> None:
             proc.wait(timeout=30)
 
     store = Store(db_target)
-    q = store.query
-    platform = {
-        (str(a[0]), a[1], int(c["user_comment_id"])): c
-        for a in articles for c in mock.state.all_comments(*a)
-    }
-    assert len(platform) == total
-    stored = q("select msg_data_id, idx, user_comment_id, state from comments")
-    assert len(stored) == total, "every comment stored exactly once"
-    assert {r["state"] for r in stored} == {"processed"}
-    assert q("select count(*) as n from classifications")[0]["n"] == total
-    replies = q("select comment_id, status from outbox where kind = 'reply'")
-    assert max(Counter(r["comment_id"] for r in replies).values(), default=1) == 1
-    assert {r["status"] for r in replies} <= {"sent"}
-    replied_on_platform = {k for k, c in platform.items() if c.get("reply")}
-    assert len(replied_on_platform) == len(replies), "no reply lost, none extra"
-    # Every urgent comment is answered, unless a guardrail (the per-article hourly limit, the
-    # writer cooldown) held the reply back: the trace says so.
-    auto = q("select t.comment_id, t.suppressed from traces t where t.rule = 'urgent_auto' "
-             "and t.matched = 1")
-    assert len(auto) > 0
-    reply_ids = {r["comment_id"] for r in replies}
-    unanswered = [a for a in auto if a["comment_id"] not in reply_ids]
-    assert all(json.loads(a["suppressed"]) for a in unanswered), "every urgent comment answered"
-    opening = q("select comment_id from classifications where matched_rules like "
-                "'%urgent_auto%' or matched_rules like '%urgent_review%' "
-                "or matched_rules like '%safety_net%'")
-    cases = q("select comment_id from cases")
-    assert sorted(r["comment_id"] for r in cases) == sorted(r["comment_id"] for r in opening)
-    logs = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "log").glob("*"))
-    assert "13800000000" not in logs
+    assert_exactly_once(store, mock, articles, total, tmp_path / "log")
     store.close()
     mock.stop()
