@@ -15,8 +15,8 @@ word       SQLite                      PostgreSQL
 The runner applies each pending migration in a transaction of its own together with the record
 of it (table ``schema_migrations``). On SQLite it also counts what sqlite-utils'
 ``Migrations("dianhua")`` recorded in ``_sqlite_migrations`` (files made before issue 15), so
-those files upgrade in place. On PostgreSQL an advisory lock keeps two replicas starting at the
-same moment from migrating at once.
+those files upgrade in place. Replicas starting at the same moment do not migrate twice: each
+migration is checked again under the lock (PostgreSQL's advisory lock, SQLite's write lock).
 
 New migrations: append a function to :data:`MIGRATIONS` with your issue's name prefix
 (``m013_…``); never edit one that has shipped.
@@ -463,8 +463,10 @@ def migrate(engine: Engine, now: str) -> list[str]:
         with engine.transaction() as tx:
             if engine.dialect == "postgres":
                 tx.execute("select pg_advisory_xact_lock(?)", [_ADVISORY_KEY])
-                if name in applied(engine):
-                    continue  # another replica applied it meanwhile
+            # Under the lock (PostgreSQL's advisory lock, SQLite's BEGIN IMMEDIATE): another
+            # replica starting at the same moment may have applied it meanwhile.
+            if tx.query("select name from schema_migrations where name = ?", [name]):
+                continue
             fn(Migration(tx, engine))
             tx.execute("insert into schema_migrations (name, applied_at) values (?, ?)",
                        [name, now])

@@ -150,3 +150,30 @@ def test_migrations_are_recorded_by_name_and_run_once(db_target: str) -> None:
 @pytest.mark.parametrize("name", [name for name, _ in MIGRATIONS])
 def test_migration_names_carry_an_issue_prefix(name: str) -> None:
     assert name[0] == "m" and name[1:4].isdigit()
+
+
+def test_replicas_starting_together_on_one_sqlite_file_migrate_once(tmp_path: Path) -> None:
+    """Four stores opened at the same moment on a new file: all open, each migration once."""
+    import threading
+
+    path = tmp_path / "shared.db"
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        barrier.wait()
+        try:
+            Store(path).close()
+        except BaseException as exc:  # noqa: BLE001 — collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    store = Store(path)
+    names = [r["name"] for r in store.query("select name from schema_migrations")]
+    store.close()
+    assert len(names) == len(set(names)) == len(MIGRATIONS)
