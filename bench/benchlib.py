@@ -155,8 +155,21 @@ def save(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     data = {"benchmark": name, "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": " ".join([".venv/bin/python", *sys.argv]), "machine": machine(), **data}
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(_rounded(data), ensure_ascii=False, indent=2) + "\n",
+                    encoding="utf-8")
     return path
+
+
+def _rounded(value: Any, digits: int = 6) -> Any:
+    """Floats to ``digits`` decimals: shorter files, and no long digit runs that read like
+    phone numbers to the personal-data checks."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v, digits) for v in value]
+    return value
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
