@@ -387,10 +387,13 @@ class Store:
             [account, openid],
         )
         last = self.query(
-            # writer-first on both engines: the writer's few comments (by index), then their
-            # outbox rows by index (not every reply ever sent)
-            "select max(o.created_at) as at from outbox o where o.comment_id in "
-            "(select c.id from comments c where c.account = ? and c.openid = ?) "
+            # writer-first: the writer's few comments (by index), then their outbox rows by
+            # index, never every reply ever sent. Without ANALYZE statistics SQLite's planner
+            # otherwise walks idx_outbox_kind_created_at for max(created_at) — every reply,
+            # once per comment (quadratic). CROSS JOIN fixes SQLite's loop order; PostgreSQL
+            # reads it as an inner join and plans it with its own statistics.
+            "select max(o.created_at) as at from comments c cross join outbox o "
+            "where o.comment_id = c.id and c.account = ? and c.openid = ? "
             "and o.kind = 'reply' and o.status in ('pending','inflight','sent')",
             [account, openid],
         )[0]["at"]
