@@ -95,6 +95,21 @@ def review_cut_for_recall(y: Labels, scores: Scores, recall: float) -> float:
     return max(ok) if ok else 0.0
 
 
+def auto_cut_for_false_share(y: Labels, scores: Scores, share: float) -> float:
+    """The lowest cut at which at most ``share`` of the not-urgent rows score at or above it
+    (0 when there are none): how high ``auto`` must be so that they seldom get a public reply."""
+    ya = np.asarray(y, dtype=int)
+    sa = np.sort(np.asarray(scores, dtype=float)[ya == 0])[::-1]  # highest first
+    allowed = int(np.floor(share * len(sa) + 1e-9))
+    if len(sa) == 0 or allowed >= len(sa):
+        return 0.0
+    above = float(sa[allowed])  # the highest score that must stay below the cut
+    higher = sa[sa > above]  # the allowed rows with a strictly higher score
+    if not len(higher):
+        return float(np.nextafter(above, 1.0))
+    return (above + float(higher.min())) / 2
+
+
 @dataclass(frozen=True)
 class ThresholdChoice:
     review: float
@@ -218,6 +233,7 @@ def summary(
 
 
 __all__ = [
+    "auto_cut_for_false_share",
     "review_cut_for_recall",
     "POLICY",
     "Labels",

@@ -8,7 +8,7 @@ import pytest
 
 from classifiers import KeywordBaseline, Prediction, UrgencyModel
 from classifiers.dataset import CATEGORIES
-from classifiers.metrics import at_threshold, choose_thresholds
+from classifiers.metrics import at_threshold, auto_cut_for_false_share, choose_thresholds
 from classifiers.train import TrainResult
 
 URGENT = "老婆怀孕见红了，医院要核酸报告，结果一直没出，进不去，求帮忙"
@@ -82,6 +82,17 @@ def test_choose_thresholds_says_when_a_target_cannot_be_met() -> None:
     scores = [0.5] * 40  # no information at all
     th = choose_thresholds(y, scores)
     assert th.notes and th.review <= th.auto
+
+
+def test_auto_cut_leaves_at_most_the_share_of_not_urgent_rows_above_it() -> None:
+    y = [0] * 400 + [1] * 5
+    scores = [i / 1000 for i in range(400)] + [0.99] * 5  # not urgent: 0.000 … 0.399
+    cut = auto_cut_for_false_share(y, scores, 0.005)  # 2 of 400 may reach it
+    assert sum(s >= cut for s, lab in zip(scores, y, strict=True) if lab == 0) == 2
+    assert 0.397 < cut <= 0.398
+    none = auto_cut_for_false_share(y, scores, 0.0)
+    assert 0.399 < none < 0.3991  # just above the highest not-urgent score
+    assert auto_cut_for_false_share([1, 1], [0.2, 0.9], 0.01) == 0.0  # no not-urgent rows
 
 
 def test_keyword_baseline_matches_after_normalisation(tmp_path: pytest.TempPathFactory) -> None:
