@@ -221,6 +221,19 @@ def writer_of(example_id: str) -> str:
     return head.rstrip("0123456789") or head
 
 
+PAGE_TAG_PREFIX = "sit:page-"
+
+
+def source_of(ex: Example) -> str:
+    """Who wrote a training row, for group k-fold: the corpus part (:func:`writer_of`), except
+    for real text, where each web page is a writer of its own (``sit:page-…`` tag): a model
+    that never read *this page* is what a new reporter's or reader's words meet."""
+    for tag in ex.tags:
+        if tag.startswith(PAGE_TAG_PREFIX):
+            return "page:" + tag[len(PAGE_TAG_PREFIX):]
+    return writer_of(ex.id)
+
+
 def together_keys(ex: Example) -> list[str]:
     """The writer-qualified set tags of a comment (``cj:pair:12``)."""
     return [f"{writer_of(ex.id)}:{t}" for t in ex.tags if t.startswith(TOGETHER_TAG_PREFIXES)]
@@ -422,5 +435,6 @@ __all__ = [
     "unsafe_numbers",
     "together_keys",
     "write_jsonl",
+    "source_of",
     "writer_of",
 ]

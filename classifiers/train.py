@@ -30,7 +30,7 @@ from classifiers.calibration import (
     WriterCalibratedClassifier,
     expected_calibration_error,
 )
-from classifiers.dataset import Example, file_sha256, read_jsonl, writer_of
+from classifiers.dataset import Example, file_sha256, read_jsonl, source_of
 from classifiers.features import FeatureParams, Normalizer, build_features
 from classifiers.metrics import (
     POLICY,
@@ -146,8 +146,8 @@ class TrainResult:
 REAL_TAG = "real"  # corpus rows of real text (not written for the project)
 MIN_REAL_URGENT = 20  # fewer urgent real rows than this: no review cut of their own
 # At most this share of the not-urgent real rows may reach auto (held-out-writer scores); the
-# outside check allows 1 % of real news a public reply, and this estimate has half as much.
-REAL_AUTO_SHARE = 0.005
+# outside check allows 1 % of real news a public reply; the estimate is for pages never read.
+REAL_AUTO_SHARE = 0.01
 MIN_REAL_NOT_URGENT = 200  # fewer not-urgent real rows than this: no auto cut of their own
 
 
@@ -200,7 +200,8 @@ def train(
                            + [float(w) for w in added_weights])
         fit_kw = {"sample_weight": weights}
     say("fitting word + character features and the calibrated urgent model")
-    writers = [writer_of(r.id) for r in fit_rows]  # real labels are writers of their own
+    # real labels are writers of their own; real text's writer is its web page
+    writers = [source_of(r) for r in fit_rows]
     y_tr = np.array([r.urgent for r in fit_rows])
     pipe.fit([r.text for r in fit_rows], y_tr, clf__groups=writers,
              **{f"clf__{k}": v for k, v in fit_kw.items()})
@@ -282,7 +283,8 @@ def train(
         "method": params.calibration,
         "folds": pipe[-1].fold_kind_,
         "bound": params.calibration_bound,
-        "writers": dict(sorted(Counter(writers).items())),
+        "writers": dict(sorted(Counter(w for w in writers if not w.startswith("page:")).items())),
+        "real_text_pages": len({w for w in writers if w.startswith("page:")}),
         "held_out_writers_ece": expected_calibration_error(y_tr, held_out),
         "validation_ece": val_metrics["ece"],
         "test_ece": test_metrics["ece"],

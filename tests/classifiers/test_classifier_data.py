@@ -14,6 +14,7 @@ from classifiers.dataset import (
     near_duplicate_groups,
     parse_line,
     read_jsonl,
+    source_of,
     split_examples,
 )
 
@@ -81,3 +82,11 @@ def test_other_seed_gives_other_split() -> None:
     one = split_examples(rows, seed=1)["test"]
     two = split_examples(rows, seed=2)["test"]
     assert {r.id for r in one} != {r.id for r in two}
+
+
+def test_real_text_is_grouped_by_its_web_page_and_authored_text_by_its_part() -> None:
+    real = Example("rn0001", "某医院表示…", 0, "寻医买药", ("real", "sit:page-p07"))
+    same_page = Example("rh0009", "求助…", 1, "寻医买药", ("real", "sit:page-p07"))
+    authored = Example("cq0012", "急！", 1, "寻医买药", ("urgency_stated",))
+    assert source_of(real) == source_of(same_page) == "page:p07"
+    assert source_of(authored) == "cq"
