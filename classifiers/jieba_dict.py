@@ -11,9 +11,9 @@ each position of the text finds every key that is a substring of it.
 :class:`PrefixDict` keeps jieba's final prefix dictionary (jieba's ``dict.txt`` with the user
 dictionary's words added by jieba's own ``add_word``, frequencies and ``total`` exactly as jieba
 computed them) in one file, sharded by first character and memory-mapped; a text's entries
-(a few dozen) are read from the shards of its characters (a bounded number of shards stays
-parsed) and handed to a fresh ``jieba.Tokenizer`` as its ``FREQ``, so jieba's own code cuts the
-text, with jieba's own arithmetic, and gives jieba's tokens.
+(a few dozen) are found by byte searches in the shards of its characters and handed to a fresh
+``jieba.Tokenizer`` as its ``FREQ``, so jieba's own code cuts the text, with jieba's own
+arithmetic, and gives jieba's tokens.
 
 The file is built from a fully loaded jieba tokenizer (:func:`build`), by ``make install``
 (``python -m classifiers.jieba_dict``, the bundled user dictionary) or by the first process
@@ -31,8 +31,6 @@ import json
 import mmap
 import os
 import tempfile
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,10 +40,10 @@ if TYPE_CHECKING:
     import jieba
 
 MAGIC = b"DIANHUA-JIEBA-PREFIX-DICT\n"
-FORMAT = 1
+FORMAT = 2
 CACHE_ENV = "DIANHUA_SEGMENT_CACHE"  # a directory, or "off" to always load jieba whole
-# Parsed shards kept at once, counted in entries (~100 bytes each).
-SHARD_ENTRIES = 60_000
+# Words whose lookup (found or not) is remembered (~150 bytes each).
+MEMO_ENTRIES = 100_000
 KEEP_FILES = 8  # dictionary files kept in the cache directory (newest first)
 # Texts whose tokens are saved in the file at build time and checked when it is opened.
 PROBES = (
@@ -100,19 +98,17 @@ def build(userdict: tuple[str, ...], path: Path, tok: jieba.Tokenizer | None = N
     from classifiers.segment import segmenter, userdict_sha256
 
     tok = tok if tok is not None else segmenter(userdict)
-    shards: dict[str, list[tuple[str, int]]] = {}
+    shards: dict[str, list[str]] = {}
     for word, freq in tok.FREQ.items():
-        if not word or "\n" in word or "\x00" in word:
+        if not word or any(c in word for c in "\t\n\x00"):
             raise ValueError(f"jieba dictionary key {word!r} cannot be stored")
-        shards.setdefault(word[0], []).append((word, int(freq)))
+        shards.setdefault(word[0], []).append(f"{word}\t{int(freq)}\n")
     chars = "".join(sorted(shards))
-    body = bytearray()
+    body = bytearray(b"\n")
     offsets = [0]
     for c in chars:
-        items = shards[c]
-        body += ("\n".join(w for w, _ in items) + "\x00"
-                 + " ".join(str(f) for _, f in items)).encode("utf-8")
-        offsets.append(len(body))
+        body += "".join(sorted(shards[c])).encode("utf-8")
+        offsets.append(len(body) - 1)
     header = {
         "format": FORMAT, "jieba_version": jieba.__version__,
         "userdict_sha256": userdict_sha256(userdict), "total": int(tok.total),
@@ -140,13 +136,22 @@ def build(userdict: tuple[str, ...], path: Path, tok: jieba.Tokenizer | None = N
 
 
 def _prune(directory: Path, keep: Path) -> None:
-    files = sorted(directory.glob("jieba-*.dict"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in [p for p in files if p != keep][KEEP_FILES - 1:]:
-        old.unlink(missing_ok=True)
+    """Remove all but the newest :data:`KEEP_FILES` files (another process may prune too)."""
+    try:
+        files = sorted(((p.stat().st_mtime, p) for p in directory.glob("jieba-*.dict")),
+                       reverse=True)
+        for _, old in [f for f in files if f[1] != keep][KEEP_FILES - 1:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 class PrefixDict:
-    """jieba's prefix dictionary for one user dictionary, read shard by shard from a file."""
+    """jieba's prefix dictionary for one user dictionary, looked up in a memory-mapped file.
+
+    The body is ``\\nword\\tfreq`` lines grouped by first character; a word is found by a
+    byte search (``mmap.find``) in its character's group, and what was found (or not) is
+    remembered, up to :data:`MEMO_ENTRIES` words."""
 
     def __init__(self, path: Path, header: dict[str, Any], data: mmap.mmap, start: int) -> None:
         self.path = path
@@ -154,45 +159,41 @@ class PrefixDict:
         self.entries = int(header["entries"])
         self._data = data
         self._start = start
-        self._offsets: list[int] = header["offsets"]
-        self._index = {c: i for i, c in enumerate(header["chars"])}
-        self._shards: OrderedDict[str, dict[str, int]] = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
+        offsets: list[int] = header["offsets"]
+        self._groups = {c: (start + offsets[i], start + offsets[i + 1] + 1)
+                        for i, c in enumerate(header["chars"])}
+        self._memo: dict[str, int | None] = {}
 
-    def shard(self, char: str) -> dict[str, int]:
-        """Every entry whose first character is ``char`` (word → frequency, prefixes 0)."""
-        got = self._shards.get(char)
-        if got is not None:
-            return got
-        i = self._index.get(char)
-        if i is None:
-            return {}
-        lo, hi = self._start + self._offsets[i], self._start + self._offsets[i + 1]
-        words, _, freqs = self._data[lo:hi].decode("utf-8").partition("\x00")
-        got = dict(zip(words.split("\n"), map(int, freqs.split(" ")), strict=True))
-        with self._lock:
-            self._shards[char] = got
-            self._held += len(got)
-            while self._held > SHARD_ENTRIES and len(self._shards) > 1:
-                _, old = self._shards.popitem(last=False)
-                self._held -= len(old)
-        return got
+    def get(self, word: str) -> int | None:
+        """jieba's ``FREQ.get(word)``: the frequency (0 for a prefix only), ``None`` if absent."""
+        memo = self._memo
+        if word in memo:
+            return memo[word]
+        group = self._groups.get(word[0])
+        freq: int | None = None
+        if group is not None:
+            key = b"\n" + word.encode("utf-8") + b"\t"
+            at = self._data.find(key, group[0], group[1])
+            if at >= 0:
+                at += len(key)
+                freq = int(self._data[at:self._data.find(b"\n", at, group[1])])
+        if len(memo) >= MEMO_ENTRIES:
+            memo.clear()
+        memo[word] = freq
+        return freq
 
     def entries_of(self, text: str) -> dict[str, int]:
         """The entries that are substrings of ``text``: all jieba looks up to segment it."""
         out: dict[str, int] = {}
+        get = self.get
         n = len(text)
         for k in range(n):
-            shard = self.shard(text[k])
-            i = k + 1
-            frag = text[k]
-            while frag in shard:
-                out[frag] = shard[frag]
-                i += 1
-                if i > n:
-                    break
+            for i in range(k + 1, n + 1):
                 frag = text[k:i]
+                freq = get(frag)
+                if freq is None:
+                    break
+                out[frag] = freq
         return out
 
     def tokenizer(self, text: str) -> jieba.Tokenizer:
