@@ -167,8 +167,9 @@ class PrefixDict:
     def get(self, word: str) -> int | None:
         """jieba's ``FREQ.get(word)``: the frequency (0 for a prefix only), ``None`` if absent."""
         memo = self._memo
-        if word in memo:
-            return memo[word]
+        known = memo.get(word, -1)  # one lookup: another thread may clear the memo
+        if known != -1:
+            return known
         group = self._groups.get(word[0])
         freq: int | None = None
         if group is not None:
