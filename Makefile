@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m classifiers.jieba_dict || echo "note: the compact jieba dictionary was not built; the first process that needs it writes it"
 	touch $@
 
 demo: install

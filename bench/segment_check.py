@@ -92,6 +92,8 @@ def main() -> None:
               f"{t3 - t2:.2f} s; pieces with a square (to jieba): {squares}")
         print(f"  rjieba alone differs from jieba on {ties} pieces; dianhua's segmenter on "
               f"{len(bad)}")
+        print(f"  pieces with a square cut by: "
+              f"{segment.TIES_CHOSEN.get(segment.userdict_sha256(ud)[:12], 'none came')}")
         for t, a, b in bad[:20]:
             print(f"  DIFFERS {t!r}: jieba {a} ours {b}")
         failed += len(bad)

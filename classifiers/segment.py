@@ -15,6 +15,14 @@ the whole corpus (``bench/segment_check.py``). rjieba is used only when it is in
 this dictionary, passes a check: the texts of ``segment_check.json`` must give the tokens jieba
 gave them (saved with the bundled user dictionary; for any other dictionary jieba segments the
 same texts live). Otherwise, or with ``DIANHUA_SEGMENTER=jieba``, every text goes to jieba.
+
+**Ties without jieba's whole dictionary.** The texts with a square are cut by jieba's own code
+over a compact copy of its prefix dictionary that is read shard by shard
+(:mod:`classifiers.jieba_dict`; a text needs only the entries that are substrings of it), so
+jieba's ~1 s, ~80 MB dictionary load never happens. The file is keyed by jieba's version and
+the user dictionary's sha256 and checked when opened; when it is missing, stale or damaged the
+process loads jieba whole, as before, and writes the file for the next start
+(``DIANHUA_SEGMENT_CACHE=off``: never). :data:`TIES_CHOSEN` says which way each dictionary went.
 """
 
 from __future__ import annotations
@@ -43,6 +51,9 @@ ENV = "DIANHUA_SEGMENTER"
 SQUARE = re.compile(r"(.+)\1", re.S)
 # Which segmenter each dictionary got in this process ("rjieba+jieba" or "jieba"), and why.
 CHOSEN: dict[str, str] = {}
+# How the texts with a square are segmented, per dictionary (compact dictionary or jieba whole).
+TIES_CHOSEN: dict[str, str] = {}
+_TIE_LOCK = threading.Lock()
 _CLAIMED = False  # rjieba's module-level segmenter is in use (see _rust)
 # Texts (runs between punctuation, mostly short and often repeated) whose words are remembered.
 MEMO_TEXTS = 20_000
@@ -133,6 +144,53 @@ def _check_texts(userdict: tuple[str, ...]) -> tuple[list[str], list[list[str]]]
     return texts, [cut(t) for t in texts]
 
 
+def _tie_segmenter(userdict: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """jieba's cut for the texts with a square: from the compact dictionary file
+    (:mod:`classifiers.jieba_dict`) when it is there and sound, else jieba loaded whole (and the
+    file written from it, for the next process)."""
+    from classifiers import jieba_dict
+
+    name = userdict_sha256(userdict)[:12]
+    try:
+        path = jieba_dict.path_for(userdict)
+    except Exception as exc:  # jieba missing or broken: the slow path says so when it runs
+        TIES_CHOSEN[name] = f"jieba ({type(exc).__name__}: {exc})"
+        return _jieba_cut(userdict)
+    if path is None:
+        TIES_CHOSEN[name] = f"jieba ({jieba_dict.CACHE_ENV}=off)"
+        return _jieba_cut(userdict)
+    pd = jieba_dict.load(userdict, path)
+    if pd is not None:
+        TIES_CHOSEN[name] = f"compact dictionary {path}"
+        return pd.cut
+    from loguru import logger
+
+    try:
+        jieba_dict.build(userdict, path, segmenter(userdict))
+        TIES_CHOSEN[name] = f"jieba (compact dictionary written to {path} for the next start)"
+        logger.info("wrote the compact jieba dictionary {} (later starts skip loading jieba's "
+                    "whole dictionary)", path)
+    except (OSError, ValueError) as exc:
+        TIES_CHOSEN[name] = f"jieba (compact dictionary not written: {exc})"
+        logger.warning("could not write the compact jieba dictionary {}: {}; jieba loads its "
+                       "whole dictionary in each process", path, exc)
+    return _jieba_cut(userdict)
+
+
+def _tie_cut(userdict: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """:func:`_tie_segmenter`, chosen when the first text with a square comes."""
+    chosen: list[Callable[[str], list[str]]] = []
+
+    def cut(text: str) -> list[str]:
+        if not chosen:
+            with _TIE_LOCK:
+                if not chosen:
+                    chosen.append(_tie_segmenter(userdict))
+        return chosen[0](text)
+
+    return cut
+
+
 def _build(userdict: tuple[str, ...]) -> Callable[[str], list[str]]:
     name = userdict_sha256(userdict)[:12]
     slow = _jieba_cut(userdict)
@@ -157,6 +215,7 @@ def _build(userdict: tuple[str, ...]) -> Callable[[str], list[str]]:
         return slow
     square = SQUARE.search
     cut_rust = rust.cut
+    ties = _tie_cut(userdict)
     memo: dict[str, tuple[str, ...]] = {}
 
     def cut(text: str) -> list[str]:
@@ -164,7 +223,7 @@ def _build(userdict: tuple[str, ...]) -> Callable[[str], list[str]]:
         if got is None:
             if len(memo) > MEMO_TEXTS:
                 memo.clear()
-            words = slow(text) if square(text) else [w for w in cut_rust(text, True) if w.strip()]
+            words = ties(text) if square(text) else [w for w in cut_rust(text, True) if w.strip()]
             got = memo[text] = tuple(words)
         return list(got)
 
