@@ -40,13 +40,15 @@ MEMO_RUNS = 20_000
 
 class Rows(NamedTuple):
     """A batch's feature matrix in CSR form (what :class:`classifiers.explain.Explainer` reads),
-    with each entry's row."""
+    with each entry's row, and the heads' linear parts (``x @ heads``, one column per head
+    output: urgent, voice when there is one, then the category head's)."""
 
     indptr: np.ndarray
     indices: np.ndarray
     data: np.ndarray
     rows: np.ndarray
     shape: tuple[int, int]
+    dots: tuple[np.ndarray, ...] = ()
 
 
 class _Block:
@@ -152,20 +154,39 @@ def dot(x: Rows, w: np.ndarray) -> np.ndarray:
     """``x @ w`` (``w``: features × columns) as scipy's sparse product computes it.
 
     scipy's ``csr_matvec(s)`` adds each row's products ``data[j] * w[indices[j]]`` one by one in
-    column order, from 0, in the common dtype of ``x`` and ``w``. In float64 that is
-    ``np.bincount`` with weights (sequential per bin, in double); in float32 (the heads of a
-    model fitted on float32 features) ``np.add.at``, which adds unbuffered, one by one in index
-    order, in the output's dtype.
+    column order, from 0, in the common dtype of ``x`` and ``w`` (float32 for heads fitted on
+    float32 features: then every partial sum is rounded to float32, and no numpy reduction
+    adds in that order). Here the products are laid out position by position: the rows sorted
+    longest first, the ``p``-th entries of the rows that have one form a contiguous block, and
+    the blocks are added to the running sums in turn, ``p = 0, 1, …``. Each (row, column) sum
+    therefore gets exactly scipy's additions in scipy's order, in the same dtype.
     """
     n, k = x.shape[0], w.shape[1]
     dtype = np.result_type(x.data.dtype, w.dtype)
-    prod = (x.data.astype(dtype)[:, None] * w[x.indices].astype(dtype, copy=False)).ravel()
-    keys = x.rows if k == 1 else (x.rows[:, None] * k + np.arange(k, dtype=np.int64)).ravel()
-    if dtype == np.float64:
-        return np.bincount(keys, weights=prod, minlength=n * k).reshape(n, k)
-    out = np.zeros(n * k, dtype=dtype)
-    np.add.at(out, keys, prod)
-    return out.reshape(n, k)
+    out = np.zeros((n, k), dtype=dtype)
+    nnz = len(x.data)
+    if nnz == 0:
+        return out
+    lengths = np.diff(x.indptr)
+    order = np.argsort(-lengths, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    longest = int(lengths.max())
+    # have[p]: how many rows have a p-th entry; start[p]: where the p-th entries begin
+    have = n - np.cumsum(np.bincount(lengths, minlength=longest + 1))[:longest]
+    start = np.zeros(longest + 1, dtype=np.int64)
+    np.cumsum(have, out=start[1:])
+    pos = np.arange(nnz, dtype=np.int64) - x.indptr[x.rows]
+    packed = np.empty((nnz, k), dtype=dtype)
+    packed[start[pos] + rank[x.rows]] = (x.data.astype(dtype)[:, None]
+                                         * w[x.indices].astype(dtype, copy=False))
+    acc = np.zeros((n, k), dtype=dtype)  # in rank order
+    bounds = start.tolist()
+    counts = have.tolist()
+    for p in range(longest):
+        m = counts[p]
+        acc[:m] += packed[bounds[p] : bounds[p] + m]
+    return acc[rank]
 
 
 class LeanModel(ModelBase):
@@ -239,11 +260,27 @@ class LeanModel(ModelBase):
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(r_all, minlength=n), out=indptr[1:])
         data = np.concatenate(vals)[order]  # every block's dtype is float32: the union's too
-        return Rows(indptr, np.concatenate(cols)[order], data, r_all, (n, self.n_features))
+        x = Rows(indptr, np.concatenate(cols)[order], data, r_all, (n, self.n_features))
+        return x._replace(dots=self._dots(x))
+
+    def _dots(self, x: Rows) -> tuple[np.ndarray, ...]:
+        """Each head's ``x @ coef.T`` (urgent, voice, category), heads of one dtype (all of them,
+        for one fit's features) in one pass of :func:`dot`."""
+        heads = [self._urgent_w, self._cat_wt]
+        if self._voice_w is not None:
+            heads.append(self._voice_w)
+        out: list[np.ndarray] = [np.zeros(0)] * len(heads)
+        for dtype in {h.dtype for h in heads}:
+            which = [i for i, h in enumerate(heads) if h.dtype == dtype]
+            both = dot(x, np.hstack([heads[i] for i in which]))
+            edges = np.cumsum([0] + [heads[i].shape[1] for i in which]).tolist()
+            for i, lo, hi in zip(which, edges[:-1], edges[1:], strict=True):
+                out[i] = both[:, lo:hi]
+        return tuple(out)
 
     def _urgent(self, x: Rows) -> np.ndarray:
         # WriterCalibratedClassifier: the linear decision in float64, the calibrator, the bound
-        z = np.asarray(dot(x, self._urgent_w)[:, 0] + self._urgent_b, dtype=float)
+        z = np.asarray(x.dots[0][:, 0] + self._urgent_b, dtype=float)
         if self._calibration == "sigmoid":
             a, b = self._sigmoid
             p = expit(-(a * z + b))
@@ -257,10 +294,10 @@ class LeanModel(ModelBase):
     def _voice(self, x: Rows) -> np.ndarray | None:
         if self._voice_w is None:
             return None
-        return np.asarray(expit(dot(x, self._voice_w)[:, 0] + self._voice_b), dtype=float)
+        return np.asarray(expit(x.dots[2][:, 0] + self._voice_b), dtype=float)
 
     def _category_proba(self, x: Rows) -> np.ndarray:
-        z = dot(x, self._cat_wt) + self._cat_b  # LogisticRegression.decision_function
+        z = x.dots[1] + self._cat_b  # LogisticRegression.decision_function
         if len(self._classes) == 2:  # a binary head: sklearn's _predict_proba_lr
             p = expit(z[:, 0])
             return np.stack([1 - p, p], axis=1)
