@@ -10,6 +10,11 @@ that differs (none, or it exits 1).
 
     .venv/bin/python bench/identical_scores.py --base 10d5795 [--model PATH]
     .venv/bin/python bench/identical_scores.py --dump OUT.jsonl   # this tree's scores only
+    .venv/bin/python bench/identical_scores.py --lean-vs-full [--model PATH]
+
+``--lean-vs-full`` scores the same texts (also ``data/eval/*.jsonl``) with the lean model
+(``urgent.lean.npz``, numpy only) and with the skops model's scikit-learn estimators, in this
+tree, and compares them the same way.
 
 ``--write-fixture`` (re)writes ``tests/classifiers/fixture_scores.jsonl`` from this tree: a
 small, fixed set of texts with the bundled model's scores, which
@@ -41,10 +46,11 @@ EDGE_TEXTS = [
 ]
 
 
-def corpus_texts() -> list[str]:
+def corpus_texts(eval_too: bool = False) -> list[str]:
     rows: list[str] = []
     paths = (sorted((ROOT / "data").glob("*.jsonl")) + sorted((ROOT / "data" / "corpus").glob("*.jsonl"))
              + sorted((ROOT / "data" / "scenarios").glob("*.jsonl"))
+             + (sorted((ROOT / "data" / "eval").glob("*.jsonl")) if eval_too else [])
              + sorted((ROOT.parent / "shared" / "data").glob("*.jsonl"))
              + sorted(Path("/work/shared/data").glob("*.jsonl")))
     seen: set[Path] = set()
@@ -63,8 +69,9 @@ def corpus_texts() -> list[str]:
     return rows
 
 
-def dump(texts: list[str], out: Path, model: str | None) -> None:
-    """Score ``texts`` with the code this file is run from (also from an older tree)."""
+def dump(texts: list[str], out: Path, model: str | None, full: bool = False) -> None:
+    """Score ``texts`` with the code this file is run from (also from an older tree); ``full``:
+    with the scikit-learn estimators even when the lean file is there."""
     sys.path.insert(0, str(Path.cwd()))
     from loguru import logger
 
@@ -74,7 +81,8 @@ def dump(texts: list[str], out: Path, model: str | None) -> None:
     logger.remove()
     print(f"scoring {len(texts)} texts with the code in {Path(classifiers.__file__).parent}",
           file=sys.stderr)
-    m = load_model(model)
+    m = load_model(model, full=True) if full else load_model(model)
+    print(f"model: {type(m).__name__}", file=sys.stderr)
     with out.open("w", encoding="utf-8") as fh:
         for text, p in zip(texts, m.predict_many(texts), strict=True):
             fh.write(json.dumps({"text": text, "score": p.score, "voice": p.voice,
@@ -135,10 +143,21 @@ def main() -> None:
     ap.add_argument("--dump", type=Path, default=None, help="only write this tree's scores")
     ap.add_argument("--texts", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--write-fixture", action="store_true")
+    ap.add_argument("--lean-vs-full", action="store_true",
+                    help="compare the lean model with the skops model's estimators")
     args = ap.parse_args()
     if args.write_fixture:
         write_fixture()
         return
+    if args.lean_vs_full:
+        texts = EDGE_TEXTS + corpus_texts(eval_too=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            lean, full = Path(tmp) / "lean.jsonl", Path(tmp) / "full.jsonl"
+            dump(texts, lean, args.model)
+            dump(texts, full, args.model, full=True)
+            print(f"lean model against the skops model's estimators, model "
+                  f"{args.model or 'bundled'}")
+            sys.exit(compare(full, lean, args.tol))
     if args.dump is not None:
         texts = (json.loads(args.texts.read_text(encoding="utf-8")) if args.texts
                  else corpus_texts())
@@ -148,7 +167,7 @@ def main() -> None:
         ap.error("give --base COMMIT (or --dump / --write-fixture)")
     model = str(Path(args.model).resolve()) if args.model else str(
         ROOT / "classifiers" / "bundled" / "urgent.skops")
-    texts = corpus_texts()
+    texts = corpus_texts(eval_too=True)
     py = str(ROOT / ".venv" / "bin" / "python")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"

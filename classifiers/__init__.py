@@ -5,8 +5,12 @@
 >>> p = model.predict("老婆见红了，医院要48小时核酸，结果还没出")
 >>> p.score, p.band, p.category, p.top_terms[:2]
 
-Heavy imports (scikit-learn, jieba) happen on first use of ``load_model``/``UrgencyModel``/
-``KeywordBaseline``, so ``from classifiers.normalize import normalize`` stays light.
+``load_model()`` returns a :class:`~classifiers.lean.LeanModel` (numpy only, from the model's
+``urgent.lean.npz``) when the lean file is there and matches the card, else (or with
+``full=True``) an :class:`~classifiers.model.UrgencyModel` with the fitted scikit-learn
+estimators; both have the same surface (:class:`classifiers.base.ModelBase`). Heavy imports
+(scikit-learn, jieba) happen on first use, so ``from classifiers.normalize import normalize``
+stays light.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from classifiers.prediction import Prediction
 
 if TYPE_CHECKING:
     from classifiers.baseline import KeywordBaseline
+    from classifiers.lean import LeanModel
     from classifiers.model import UrgencyModel
     from classifiers.persist import load_model
 
 _LAZY = {
     "load_model": "classifiers.persist",
     "UrgencyModel": "classifiers.model",
+    "LeanModel": "classifiers.lean",
     "KeywordBaseline": "classifiers.baseline",
 }
 
@@ -36,4 +42,4 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["KeywordBaseline", "Prediction", "UrgencyModel", "load_model"]
+__all__ = ["KeywordBaseline", "LeanModel", "Prediction", "UrgencyModel", "load_model"]

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from bot import pii
+from classifiers.base import ModelBase
 from classifiers.dataset import Example, read_jsonl
 from classifiers.metrics import TARGETS, at_threshold
-from classifiers.model import UrgencyModel
 from classifiers.paths import REPO_DIR
 from classifiers.prediction import band_for
 
@@ -155,7 +155,7 @@ def _side(y: np.ndarray, s: np.ndarray, th: dict[str, float], capped: np.ndarray
     return Side(rev.tp, round(rev.recall, 4), auto.flagged, round(auto.precision, 4))
 
 
-def compare(a: UrgencyModel, b: UrgencyModel, sets: dict[str, list[Example]],
+def compare(a: ModelBase, b: ModelBase, sets: dict[str, list[Example]],
             notes: Sequence[str] = (), *, min_slice_urgent: int = MIN_SLICE_URGENT
             ) -> Comparison:
     """Score both models on every set; slices, band changes and dropped real requests."""

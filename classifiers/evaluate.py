@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from classifiers.base import ModelBase
 from classifiers.baseline import KeywordBaseline
 from classifiers.calibration import expected_calibration_error, reliability_bins
 from classifiers.dataset import Example, read_jsonl
@@ -30,12 +31,11 @@ from classifiers.metrics import (
     capped_scores,
     summary,
 )
-from classifiers.model import UrgencyModel
 from classifiers.prediction import band_for
 
 
 def evaluate(
-    model: UrgencyModel,
+    model: ModelBase,
     rows: Sequence[Example],
     *,
     baseline: KeywordBaseline | None = None,
@@ -338,7 +338,7 @@ def frame_slices(
 
 
 def evaluate_slices(
-    model: UrgencyModel,
+    model: ModelBase,
     sets: Sequence[EvalSet],
     *,
     frames_of: str | None = None,
@@ -353,7 +353,7 @@ def evaluate_slices(
     th = model.thresholds
     report: dict[str, Any] = {"model_version": model.version, "thresholds": th, "sets": {},
                               "frames": {},
-                              "voice_cut": model.voice_cut if model.voice_model is not None
+                              "voice_cut": model.voice_cut if model.has_voice
                               else None}
     for spec in sets:
         rows, why = load_set(spec)

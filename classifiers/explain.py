@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
-from sklearn.pipeline import FeatureUnion
 
-from classifiers.features import readable
+from classifiers.terms import readable
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import FeatureUnion
 
 
 def feature_names(union: FeatureUnion) -> list[str]:
@@ -51,11 +53,30 @@ class Explainer:
         self.term_rank = np.empty(len(self.terms), dtype=np.int64)
         self.term_rank[order] = np.arange(len(self.terms), dtype=np.int64)
 
+    @classmethod
+    def from_parts(cls, coef: np.ndarray, col_ids: np.ndarray, terms: list[str],
+                   term_rank: np.ndarray) -> Explainer:
+        """An explainer from a saved one's :attr:`col_ids`, :attr:`terms` and
+        :attr:`term_rank` (the lean file keeps them: grouping 50,000 names takes a while)."""
+        self = cls.__new__(cls)
+        self.coef = np.asarray(coef, dtype=float).ravel()
+        self.col_ids = np.asarray(col_ids, dtype=np.int64)
+        self.terms = list(terms)
+        self.term_rank = np.asarray(term_rank, dtype=np.int64)
+        if not (len(self.col_ids) == len(self.coef) and len(self.term_rank) == len(self.terms)
+                and int(self.col_ids.max(initial=-1)) < len(self.terms)):
+            raise ValueError("the explainer's parts do not fit together")
+        return self
+
     def many(
-        self, x: sparse.csr_matrix, *, positive: int = 6, negative: int = 4
+        self, x: Any, *, positive: int = 6, negative: int = 4
     ) -> list[tuple[tuple[str, float], ...]]:
-        """``top_terms`` of every row of a CSR matrix."""
-        x = sparse.csr_matrix(x)
+        """``top_terms`` of every row of a CSR matrix (anything with CSR's ``indptr``,
+        ``indices``, ``data`` and ``shape``, e.g. :class:`classifiers.lean.Rows`)."""
+        if not all(hasattr(x, a) for a in ("indptr", "indices", "data", "shape")):
+            from scipy import sparse
+
+            x = sparse.csr_matrix(x)
         n_rows = x.shape[0]
         cols = x.indices
         ids = self.col_ids[cols]
@@ -150,7 +171,7 @@ def _select(
 
 
 def top_terms(
-    row: sparse.csr_matrix | sparse.csr_array,
+    row: Any,
     coef: np.ndarray,
     names: list[str],
     *,
@@ -163,6 +184,8 @@ def top_terms(
     a term is skipped when a stronger term of the same sign already contains it or is
     contained in it, so ``透析`` does not come back as ``透`` and ``析``.
     """
+    from scipy import sparse
+
     r = sparse.csr_matrix(row)
     totals: dict[str, float] = defaultdict(float)
     for idx, val in zip(r.indices, r.data, strict=True):

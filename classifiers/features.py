@@ -8,7 +8,6 @@ how many "!!!" or "，" a writer types says more about the writer than about the
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import chain, repeat
@@ -20,61 +19,22 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from bot.pii import ID_TOKEN, PHONE_TOKEN
-from classifiers.lexicon import LexiconFeatures
+from classifiers.lexicon import GROUPS, group_counts
+from classifiers.lexicon import LABELS as LEXICON_LABELS
 from classifiers.normalize import normalize
-from classifiers.segment import cutter
-from classifiers.situation import SituationFeatures
-
-WORDS = "words"
-CHARS = "chars"
-LEXICON = "lexicon"
-SITUATION = "situation"
-# One character each for the PII tokens, so n-grams neither split nor learn their letters.
-_PII_CHARS = {PHONE_TOKEN: "☎", ID_TOKEN: "🆔"}
-
-
-def is_separator(ch: str) -> bool:
-    """Punctuation and whitespace: where words and n-grams stop."""
-    return ch.isspace() or unicodedata.category(ch)[0] == "P"
-
-
-# Punctuation → " " for str.translate; whitespace needs no entry (str.split() splits on exactly
-# what str.isspace() calls space). Filled lazily, one character the first time it is seen.
-_PUNCT_TABLE: dict[int, str] = {}
-_SEEN: set[str] = set()
-_SEEN_MAX = 200_000
-
-
-def pieces(text: str) -> list[str]:
-    """The runs of ``text`` between punctuation/whitespace, PII tokens as one character."""
-    for token, ch in _PII_CHARS.items():
-        if token in text:
-            text = text.replace(token, ch)
-    if not _SEEN.issuperset(text):
-        for ch in set(text) - _SEEN:
-            if unicodedata.category(ch)[0] == "P":
-                _PUNCT_TABLE[ord(ch)] = " "
-            if len(_SEEN) < _SEEN_MAX:
-                _SEEN.add(ch)
-        if not _SEEN.issuperset(text):  # the table is full: this text the slow way
-            return _pieces_slow(text)
-    return text.translate(_PUNCT_TABLE).split()
-
-
-def _pieces_slow(text: str) -> list[str]:
-    out: list[str] = []
-    cur: list[str] = []
-    for ch in text:
-        if is_separator(ch):
-            if cur:
-                out.append("".join(cur))
-                cur = []
-        else:
-            cur.append(ch)
-    if cur:
-        out.append("".join(cur))
-    return out
+from classifiers.situation import LABELS as SITUATION_LABELS
+from classifiers.situation import N_FEATURES, situation_row
+from classifiers.terms import (
+    CHARS,
+    LEXICON,
+    SITUATION,
+    WORDS,
+    char_ngrams,
+    is_separator,
+    pieces,
+    readable,
+)
+from classifiers.terms import words as word_tokens
 
 
 class CharNgrams:
@@ -89,13 +49,7 @@ class CharNgrams:
 
     def of_pieces(self, runs: list[str]) -> list[str]:
         """The n-grams of already split runs (what ``self(text)`` does after splitting)."""
-        lo, hi = self.ngram_range
-        grams: list[str] = []
-        for piece in runs:
-            n_chars = len(piece)
-            for n in range(lo, min(hi, n_chars) + 1):
-                grams += [piece[i : i + n] for i in range(n_chars - n + 1)]
-        return grams
+        return char_ngrams(runs, self.ngram_range)
 
     def __repr__(self) -> str:
         return f"CharNgrams({self.ngram_range})"
@@ -113,11 +67,7 @@ class WordTokens:
 
     def of_pieces(self, runs: list[str]) -> list[str]:
         """The words of already split runs (what ``self(text)`` does after splitting)."""
-        cut = cutter(self.userdict)
-        words: list[str] = []
-        for piece in runs:
-            words += cut(piece)
-        return words
+        return word_tokens(runs, self.userdict)
 
     def __repr__(self) -> str:
         return f"WordTokens(<{len(self.userdict)} user words>)"
@@ -159,6 +109,54 @@ class Normalizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Iterable[str]) -> list[str]:
         return [normalize(t if isinstance(t, str) else "") for t in X]
+
+
+class LexiconFeatures(TransformerMixin, BaseEstimator):
+    """Stateless: one ``log1p(count)`` column per :data:`classifiers.lexicon.GROUPS` entry (text
+    already normalised).
+
+    A word is counted once where it occurs; where two group words overlap (孕妇 and 孕) the
+    longer one counts.
+    """
+
+    def fit(self, X: Iterable[str], y: Any = None) -> LexiconFeatures:
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # stateless
+
+    def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
+        rows = [group_counts(text) for text in X]
+        data = np.log1p(np.asarray(rows, dtype=np.float32).reshape(-1, len(GROUPS)))
+        return sparse.csr_matrix(data, dtype=np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array([LEXICON_LABELS[name] for name in GROUPS], dtype=object)
+
+
+class SituationFeatures(TransformerMixin, BaseEstimator):
+    """Stateless: the situation/voice groups and their interactions (:mod:`classifiers.situation`)."""
+
+    def fit(self, X: Iterable[str], y: Any = None) -> SituationFeatures:
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # stateless
+
+    def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
+        rows = [situation_row(text) for text in X]
+        data = np.asarray(rows, dtype=np.float32).reshape(-1, N_FEATURES)
+        return sparse.csr_matrix(data, dtype=np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(list(SITUATION_LABELS.values()), dtype=object)
+
+
+# Model files (skops, pickle) name a type by its module: these two were defined in
+# classifiers/lexicon.py and classifiers/situation.py, whose word lists and counting now need no
+# scikit-learn (the lean model reads them); those modules hand these classes out by name.
+LexiconFeatures.__module__ = "classifiers.lexicon"
+SituationFeatures.__module__ = "classifiers.situation"
 
 
 @dataclass(frozen=True)
@@ -338,21 +336,6 @@ def _counted(vec: TfidfVectorizer, docs: list[list[int]]) -> Any:
     return vec._tfidf.transform(x, copy=False)
 
 
-def readable(block: str, name: str) -> str:
-    """A feature name as a person would read it: word bigrams joined, PII marks spelled out."""
-    if block == WORDS:
-        parts = name.split(" ")
-        joined = ""
-        for part in parts:
-            if joined and joined[-1].isascii() and joined[-1].isalnum() and part[:1].isascii():
-                joined += " "
-            joined += part
-        name = joined
-    for token, ch in _PII_CHARS.items():
-        name = name.replace(ch, token)
-    return name.strip()
-
-
 __all__ = [
     "CHARS",
     "LEXICON",
@@ -362,9 +345,12 @@ __all__ = [
     "CompactTfidfVectorizer",
     "FastFeatures",
     "FeatureParams",
+    "LexiconFeatures",
     "Normalizer",
+    "SituationFeatures",
     "WordTokens",
     "build_features",
+    "is_separator",
     "pieces",
     "readable",
 ]

@@ -14,10 +14,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
-
 LABELS: dict[str, str] = {
     "plea": "〔求助〕",
     "blocked": "〔就医受阻〕",
@@ -96,26 +92,15 @@ def group_counts(text: str, patterns: Mapping[str, re.Pattern[str]] = _PATTERNS)
     return [len(p.findall(text)) for p in patterns.values()]
 
 
-class LexiconFeatures(TransformerMixin, BaseEstimator):
-    """Stateless: one ``log1p(count)`` column per :data:`GROUPS` entry (text already normalised).
+def __getattr__(name: str) -> Any:
+    """``LexiconFeatures``, the scikit-learn transformer over these groups, lives in
+    :mod:`classifiers.features` (imported on first use, so this module needs no scikit-learn);
+    model files name it ``classifiers.lexicon.LexiconFeatures``."""
+    if name == "LexiconFeatures":
+        from classifiers.features import LexiconFeatures
 
-    A word is counted once where it occurs; where two group words overlap (孕妇 and 孕) the
-    longer one counts.
-    """
-
-    def fit(self, X: Iterable[str], y: Any = None) -> LexiconFeatures:
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True  # stateless
-
-    def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
-        rows = [group_counts(text) for text in X]
-        data = np.log1p(np.asarray(rows, dtype=np.float32).reshape(-1, len(GROUPS)))
-        return sparse.csr_matrix(data, dtype=np.float32)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.array([LABELS[name] for name in GROUPS], dtype=object)
+        return LexiconFeatures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["GROUPS", "LABELS", "LexiconFeatures", "compile_group", "compile_groups", "group_counts"]
+__all__ = ["GROUPS", "LABELS", "compile_group", "compile_groups", "group_counts"]

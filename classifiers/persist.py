@@ -4,6 +4,14 @@ Loading refuses (with :class:`bot.errors.ModelError`) a model that is missing, w
 is missing or unreadable, whose file hash differs from the card's (tampered or corrupted),
 that was made with another scikit-learn major.minor, or that holds any type outside
 :data:`TRUSTED_TYPES`, so a crafted file cannot run code.
+
+Beside the skops file, :func:`save_model` writes the lean file (``urgent.lean.npz``,
+:mod:`classifiers.lean_file`: the fitted arrays scoring needs, nothing pickled) and pins it in
+the card too (``lean_file``, ``lean_sha256``). :func:`load_model` returns the
+:class:`classifiers.lean.LeanModel` built from it when it is there and matches the card (no
+scikit-learn or scipy imported: most of a process's start-up); otherwise, or with
+``full=True``, the :class:`classifiers.model.UrgencyModel` from the skops file.
+:func:`write_lean` adds the lean file to a model saved without one.
 """
 
 from __future__ import annotations
@@ -12,16 +20,19 @@ import hashlib
 import json
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sklearn
 from loguru import logger
 
 from bot.errors import ModelError
-from classifiers.model import UrgencyModel
 from classifiers.paths import DEFAULT_MODEL, card_path_for
+
+if TYPE_CHECKING:
+    from classifiers.lean import LeanModel
+    from classifiers.model import UrgencyModel
 
 FORMAT = 1
 
@@ -108,15 +119,31 @@ def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
 
 
-def save_model(model: UrgencyModel, path: str | Path) -> tuple[Path, Path]:
-    """Write ``path`` (skops) and its card beside it; the card gains the file's sha256."""
+def _sklearn_version() -> str:
+    """This environment's scikit-learn version, without importing it when it is not loaded."""
+    loaded = sys.modules.get("sklearn")
+    if loaded is not None:
+        return str(loaded.__version__)
+    try:
+        return metadata.version("scikit-learn")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def save_model(model: UrgencyModel | LeanModel, path: str | Path) -> tuple[Path, Path]:
+    """Write ``path`` (skops), its lean file and its card beside it; the card gains both
+    files' sha256."""
+    from classifiers.lean import LeanModel
+    from classifiers.lean_file import lean_path_for
+
+    full = model.full() if isinstance(model, LeanModel) else model
     model_path = Path(path)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
-        "urgent": model.urgent_pipeline,
-        "category": model.category_model,
-        "voice": model.voice_model,  # None for a model without a voice head
+        "urgent": full.urgent_pipeline,
+        "category": full.category_model,
+        "voice": full.voice_model,  # None for a model without a voice head
     }
     sio = skops_io()
     tmp = model_path.with_name(model_path.name + ".tmp")
@@ -129,13 +156,66 @@ def save_model(model: UrgencyModel, path: str | Path) -> tuple[Path, Path]:
         raise ModelError(f"refusing to save a model with unlisted types: {sorted(untrusted)}")
     tmp.replace(model_path)
     card = dict(model.card)
+    for key in LEAN_KEYS:
+        card.pop(key, None)
     card["model_file"] = model_path.name
     card["model_sha256"] = sha256_file(model_path)
     card["model_bytes"] = model_path.stat().st_size
+    lean_path_for(model_path).unlink(missing_ok=True)
+    card.update(_write_lean(full, model_path, card["model_sha256"]))
     card_path = card_path_for(model_path)
-    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _write_card(card_path, card)
     model.card = card
+    if full is not model:
+        full.card = card
     return model_path, card_path
+
+
+# The card's fields about the lean file.
+LEAN_KEYS = ("lean_file", "lean_sha256", "lean_bytes")
+
+
+def _write_lean(model: UrgencyModel, model_path: Path, model_sha256: str) -> dict[str, Any]:
+    """Write the lean file beside ``model_path``; the card's fields for it (none when the
+    model's shape is not one the lean file describes: then the skops file serves alone)."""
+    from classifiers import lean_file
+
+    try:
+        arrays = lean_file.export(model, model_sha256)
+    except lean_file.LeanUnsupported as exc:
+        logger.warning("no lean file for {}: {} (the skops file serves alone; loading "
+                       "is slower)", model_path.name, exc)
+        return {}
+    target = lean_file.write(arrays, lean_file.lean_path_for(model_path))
+    return {"lean_file": target.name, "lean_sha256": sha256_file(target),
+            "lean_bytes": target.stat().st_size}
+
+
+def _write_card(card_path: Path, card: dict[str, Any]) -> None:
+    tmp = card_path.with_name(card_path.name + ".tmp")
+    tmp.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(card_path)
+
+
+def write_lean(path: str | Path | None = None) -> Path | None:
+    """Write (or rewrite) the lean file of the model at ``path`` (default: the bundled one) from
+    its skops file, and pin it in the card. Returns the lean file (None when the model's shape is
+    not one the lean file describes). The skops file is not changed."""
+    from classifiers.model import UrgencyModel
+
+    model = load_model(path, full=True)
+    assert isinstance(model, UrgencyModel)
+    model_path = _model_path(path)
+    card = read_card(model_path)
+    for key in LEAN_KEYS:
+        card.pop(key, None)
+    from classifiers.lean_file import lean_path_for
+
+    lean_path_for(model_path).unlink(missing_ok=True)
+    fields = _write_lean(model, model_path, str(card["model_sha256"]))
+    card.update(fields)
+    _write_card(card_path_for(model_path), card)
+    return lean_path_for(model_path) if fields else None
 
 
 def read_card(path: str | Path) -> dict[str, Any]:
@@ -155,11 +235,20 @@ def read_card(path: str | Path) -> dict[str, Any]:
     return card
 
 
-def load_model(path: str | Path | None = None) -> UrgencyModel:
-    """Load a model and its card, refusing anything missing, tampered or incompatible."""
+def _model_path(path: str | Path | None) -> Path:
     model_path = Path(path) if path is not None else DEFAULT_MODEL
     if model_path.is_dir():
         model_path = model_path / DEFAULT_MODEL.name
+    return model_path
+
+
+def load_model(path: str | Path | None = None, *, full: bool = False) -> UrgencyModel | LeanModel:
+    """Load a model and its card, refusing anything missing, tampered or incompatible.
+
+    The lean model (numpy only) when the lean file is there and matches the card; with
+    ``full=True``, or when it is not usable, the model with its scikit-learn estimators.
+    """
+    model_path = _model_path(path)
     if not model_path.is_file():
         raise ModelError(
             f"model file not found: {model_path} (run `dianhua train` to build one)"
@@ -174,11 +263,59 @@ def load_model(path: str | Path | None = None) -> UrgencyModel:
             "retrain with `dianhua train` or restore both files"
         )
     made_with = str((card.get("libraries") or {}).get("sklearn", ""))
-    if _major_minor(made_with) != _major_minor(sklearn.__version__):
+    here = _sklearn_version()
+    if _major_minor(made_with) != _major_minor(here):
         raise ModelError(
             f"model {model_path.name} was made with scikit-learn {made_with or 'unknown'}, "
-            f"this is {sklearn.__version__}: retrain with `dianhua train`"
+            f"this is {here}: retrain with `dianhua train`"
         )
+    if not full:
+        lean = _load_lean(model_path, card)
+        if lean is not None:
+            return lean
+    return _load_full(model_path, card)
+
+
+def _load_lean(model_path: Path, card: dict[str, Any]) -> LeanModel | None:
+    """The lean model, or None (and why, at debug) when its file is missing, does not match the
+    card or cannot be used; the skops file then serves."""
+    from classifiers import lean_file
+
+    name = card.get("lean_file")
+    lean_path = lean_file.lean_path_for(model_path)
+    why = ""
+    if not name:
+        why = "the card names no lean file"
+    elif name != lean_path.name:
+        why = f"the card names {name!r}, not {lean_path.name!r}"
+    elif not lean_path.is_file():
+        why = f"{lean_path.name} is missing"
+    elif card.get("lean_sha256") != sha256_file(lean_path):
+        why = f"{lean_path.name} does not match its card's sha256"
+    if why:
+        logger.debug("model {}: not using the lean file ({}); loading the skops file",
+                     model_path.name, why)
+        return None
+    from classifiers.lean import LeanModel
+
+    try:
+        arrays = lean_file.read(lean_path)
+        if lean_file.meta_of(arrays).get("model_sha256") != card.get("model_sha256"):
+            raise ModelError(f"{lean_path.name} was exported from another skops file")
+        model = LeanModel(arrays, card, model_path)
+        model.predict_many(["自检：核酸结果什么时候出"])  # the shape is right only if this works
+    except Exception as exc:  # any problem: the skops file, checked on its own, serves
+        logger.debug("model {}: the lean file is not usable ({}: {}); loading the skops file",
+                     model_path.name, type(exc).__name__, exc)
+        return None
+    logger.debug("loaded model {} from {} (lean)", model.version, lean_path)
+    return model
+
+
+def _load_full(model_path: Path, card: dict[str, Any]) -> UrgencyModel:
+    """The model with its scikit-learn estimators, from the skops file (hash already checked)."""
+    from classifiers.model import UrgencyModel
+
     sio = skops_io()
     try:
         found = sio.get_untrusted_types(file=model_path)
@@ -216,5 +353,5 @@ def load_model(path: str | Path | None = None) -> UrgencyModel:
     return model
 
 
-__all__ = ["SKLEARN_ESTIMATORS", "TRUSTED_TYPES", "load_model", "read_card", "save_model",
-           "sha256_file", "skops_io"]
+__all__ = ["LEAN_KEYS", "SKLEARN_ESTIMATORS", "TRUSTED_TYPES", "load_model", "read_card",
+           "save_model", "sha256_file", "skops_io", "write_lean"]

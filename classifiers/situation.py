@@ -26,12 +26,9 @@ Stateless; the text is already normalised (simplified, lower case, full-width fo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from classifiers.lexicon import GROUPS as LEXICON_GROUPS
 from classifiers.lexicon import compile_group
@@ -187,22 +184,15 @@ def situation_row(text: str) -> list[float]:
     return values
 
 
-class SituationFeatures(TransformerMixin, BaseEstimator):
-    """Stateless: the situation/voice groups and their interactions (see the module doc)."""
+def __getattr__(name: str) -> Any:
+    """``SituationFeatures``, the scikit-learn transformer over these rows, lives in
+    :mod:`classifiers.features` (imported on first use, so this module needs no scikit-learn);
+    model files name it ``classifiers.situation.SituationFeatures``."""
+    if name == "SituationFeatures":
+        from classifiers.features import SituationFeatures
 
-    def fit(self, X: Iterable[str], y: Any = None) -> SituationFeatures:
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True  # stateless
-
-    def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
-        rows = [situation_row(text) for text in X]
-        data = np.asarray(rows, dtype=np.float32).reshape(-1, N_FEATURES)
-        return sparse.csr_matrix(data, dtype=np.float32)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.array(list(LABELS.values()), dtype=object)
+        return SituationFeatures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["LABELS", "N_FEATURES", "SituationFeatures", "situation_row"]
+__all__ = ["LABELS", "N_FEATURES", "situation_row"]

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from classifiers.dataset import Example
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 # Non-urgent comments with any of these tags are the report voice (the positives).
 REPORT_TAGS: frozenset[str] = frozenset({
@@ -88,6 +91,8 @@ def voice_labels(rows: Iterable[Example]) -> np.ndarray:
 def fit_voice_head(x: object, labels: Sequence[int] | np.ndarray, seed: int,
                    C: float = VOICE_C) -> LogisticRegression | None:
     """The fitted head, or ``None`` when the labels hold fewer than two of either class."""
+    from sklearn.linear_model import LogisticRegression
+
     y = np.asarray(labels, dtype=int)
     if min(int(y.sum()), int(len(y) - y.sum())) < 2:
         return None

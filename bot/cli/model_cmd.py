@@ -139,6 +139,7 @@ def _train_to(data: Path, out: Path | None, registry: Path | None, replace_bundl
 
     from classifiers.added import read_added, split_added, weight_of
     from classifiers.features import FeatureParams
+    from classifiers.lean_file import lean_path_for
     from classifiers.paths import BUNDLED_DIR, CARD_FILE, MODEL_FILE, USERDICT
     from classifiers.registry import Registry
     from classifiers.train import TrainParams, load_splits
@@ -188,8 +189,11 @@ def _train_to(data: Path, out: Path | None, registry: Path | None, replace_bundl
         if where == "bundled" and (BUNDLED_DIR / MODEL_FILE).is_file():
             keep = BUNDLED_DIR / "previous"
             keep.mkdir(exist_ok=True)
-            for name in (MODEL_FILE, CARD_FILE):
-                shutil.copy2(BUNDLED_DIR / name, keep / name)
+            lean = lean_path_for(BUNDLED_DIR / MODEL_FILE).name
+            (keep / lean).unlink(missing_ok=True)  # an older model's: not this one's
+            for name in (MODEL_FILE, CARD_FILE, lean):
+                if (BUNDLED_DIR / name).is_file():
+                    shutil.copy2(BUNDLED_DIR / name, keep / name)
             logger.info("kept the previous bundled model in {}", keep)
         params = (TrainParams(features=FeatureParams(min_df=1), calibration_folds=3)
                   if quick else None)
