@@ -19,6 +19,7 @@ and masked in every event note, log line and export.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from bot.store import labels as label_rows
 from bot.store.outbox import enqueue, has_public_reply
 from bot.workdays import add_working_time
 
+CASE_PAGE = 1_000  # open cases read at a time by the deadline check
 OPEN_STATUSES = ("review", "awaiting_contact", "contact_received", "handed_off")
 CLOSED_STATUSES = ("resolved", "false_positive", "duplicate", "closed_no_response")
 STATUSES = OPEN_STATUSES + CLOSED_STATUSES
@@ -500,6 +502,17 @@ class CaseBook:
     def _due(self, case: dict[str, Any]) -> list[tuple[str, datetime]]:
         return due_dates(case, self.policy)
 
+    def _open_cases(self) -> Iterator[dict[str, Any]]:
+        """The open cases, read :data:`CASE_PAGE` at a time: a backlog of tens of thousands,
+        read whole every 30 seconds, set the daemon's peak size (issue 16)."""
+        after: int | None = None
+        while True:
+            page = case_rows.cases_in(self.store, OPEN_STATUSES, after_id=after, limit=CASE_PAGE)
+            yield from page
+            if len(page) < CASE_PAGE:
+                return
+            after = int(page[-1]["id"])
+
     def check_deadlines(self, now: datetime) -> list[tuple[int, str]]:
         """Record each new breach once and queue one notification to the duty group.
 
@@ -507,9 +520,8 @@ class CaseBook:
         Returns the new breaches as (case id, deadline name).
         """
         new: list[tuple[int, str]] = []
-        open_cases = case_rows.cases_in(self.store, OPEN_STATUSES)
         at = iso(now)
-        for case in open_cases:
+        for case in self._open_cases():
             if case["status"] == "awaiting_contact" and self.policy.no_response_hours > 0:
                 opened = parse_iso(case["opened_at"])
                 if now - opened > timedelta(hours=self.policy.no_response_hours):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from loguru import logger
 
@@ -95,16 +96,27 @@ _DROP = _DropSkipLines()
 
 
 class Scheduler:
-    """A background scheduler: one thread per running job, each job at most once at a time."""
+    """A background scheduler: each job at most once at a time, always on its own thread.
+
+    Every job has a one-thread executor of its own instead of sharing APScheduler's default
+    pool of ten. With a shared pool the poll job (which classifies and writes every batch)
+    ran on whichever thread was idle, so over time every pool thread's malloc arena and SQLite
+    read connection grew to the pipeline's working set and kept it: the daemon's resident
+    size grew with the comments it processed (issue 16, docs/benchmarks.md §4b). Pinned, that
+    working set lives in one arena and one read connection.
+    """
 
     def __init__(self, jobs: list[Job], *, reporter: SkipReporter | None = None) -> None:
         self.reporter = reporter or SkipReporter()
-        for name in _APSCHEDULER_LOGGERS:
+        # each executor logs as apscheduler.executors.<its name> (the job's id here)
+        names = (*_APSCHEDULER_LOGGERS, *(f"apscheduler.executors.{job.id}" for job in jobs))
+        for name in names:
             log = logging.getLogger(name)
             if _DROP not in log.filters:
                 log.addFilter(_DROP)
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
+            executors={job.id: ThreadPoolExecutor(max_workers=1) for job in jobs},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         )
         self._scheduler.add_listener(self.reporter.on_event,
@@ -116,6 +128,7 @@ class Scheduler:
                 seconds=job.seconds,
                 id=job.id,
                 name=job.id,
+                executor=job.id,
                 jitter=job.jitter or None,
                 replace_existing=True,
             )

@@ -289,8 +289,6 @@ class FastFeatures:
         together; a run seen before (in this batch or a recent one) is not analysed again.
         """
         memo = self._memo.setdefault(id(vec), {})
-        if len(memo) > MEMO_RUNS:
-            memo.clear()
         get = vec.vocabulary_.get
         out: list[list[int]] = []
         for runs in docs:
@@ -298,6 +296,8 @@ class FastFeatures:
             for run in runs:
                 got = memo.get(run)
                 if got is None:
+                    if len(memo) >= MEMO_RUNS:
+                        memo.clear()
                     got = memo[run] = tuple(
                         [i for i in map(get, analyzer.of_pieces([run]), repeat(-1)) if i >= 0])
                 ids += got
@@ -305,8 +305,9 @@ class FastFeatures:
         return out
 
 
-# Runs (text between punctuation) whose columns FastFeatures remembers, per vectorizer.
-MEMO_RUNS = 20_000
+# Runs (text between punctuation) whose columns FastFeatures remembers, per vectorizer. Small
+# on purpose, like segment.MEMO_TEXTS: a large memo fragments the Python heap (issue 16).
+MEMO_RUNS = 1_024
 
 
 def _plain(vec: TfidfVectorizer) -> bool:

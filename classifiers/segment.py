@@ -56,7 +56,10 @@ TIES_CHOSEN: dict[str, str] = {}
 _TIE_LOCK = threading.Lock()
 _CLAIMED = False  # rjieba's module-level segmenter is in use (see _rust)
 # Texts (runs between punctuation, mostly short and often repeated) whose words are remembered.
-MEMO_TEXTS = 20_000
+# Small on purpose: the entries live long among each batch's short-lived objects, and 20,000 of
+# them kept ~20 MB of Python's small-object arenas from being reused or returned; the daemon
+# grew with every new text until the memo was full (issue 16, docs/benchmarks.md §4b).
+MEMO_TEXTS = 1_024
 
 
 def read_userdict(path: str | Path | None = None) -> tuple[str, ...]:

@@ -221,9 +221,12 @@ def collect(q: Query, period: Period, now: datetime, policy: CasePolicy | None =
 
 
 # -- for the spike job --------------------------------------------------------------------
-def spike_events(q: Query, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Processed comments created in ``[since, until)``: what spike rules count."""
-    return rows_of.spike_events(q, since, until)
+def spike_events(q: Query, since: datetime, until: datetime, *,
+                 after: tuple[Any, str] | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """Processed comments created in ``[since, until)``: what spike rules count (in pages of
+    ``limit`` after ``after``, the last row's ``(create_time, id)``)."""
+    return rows_of.spike_events(q, since, until, after=after, limit=limit)
 
 
 def last_alerts(q: Query) -> dict[tuple[str, str], str]:

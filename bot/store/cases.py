@@ -80,10 +80,20 @@ def case_events(store: Store, case_id: int) -> list[dict[str, Any]]:
     return store.query("SELECT * FROM case_events WHERE case_id = ? ORDER BY id", [case_id])
 
 
-def cases_in(store: Store, statuses: Sequence[str]) -> list[dict[str, Any]]:
-    """Every case whose status is one of ``statuses``."""
+def cases_in(store: Store, statuses: Sequence[str], *, after_id: int | None = None,
+             limit: int | None = None) -> list[dict[str, Any]]:
+    """Every case whose status is one of ``statuses``; with ``limit``, a page of them by id,
+    those after ``after_id``."""
     marks = ", ".join("?" for _ in statuses)
-    return store.query(f"SELECT * FROM cases WHERE status IN ({marks})", list(statuses))
+    sql = f"SELECT * FROM cases WHERE status IN ({marks})"
+    params: list[Any] = list(statuses)
+    if after_id is not None:
+        sql += " AND id > ?"
+        params.append(int(after_id))
+    if limit is not None:
+        sql += " ORDER BY id LIMIT ?"
+        params.append(int(limit))
+    return store.query(sql, params)
 
 
 def list_cases(

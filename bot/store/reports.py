@@ -227,14 +227,28 @@ def accounts(q: Query) -> list[str]:
     return [r["account"] for r in q("select distinct account from comments order by account", [])]
 
 
-def spike_events(q: Query, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Processed comments created in ``[since, until)``: what spike rules count."""
-    return q("select m.id, m.account, m.create_time, m.content, m.article_id, "
-             "coalesce(nullif(a.title, ''), m.article_id) as article, cl.band, cl.category, cl.route "
-             "from comments m join classifications cl on cl.comment_id = m.id "
-             "left join articles a on a.id = m.article_id "
-             "where m.create_time >= ? and m.create_time < ? order by m.create_time, m.id",
-             [since.timestamp(), until.timestamp()])
+def spike_events(q: Query, since: datetime, until: datetime, *,
+                 after: tuple[Any, str] | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """Processed comments created in ``[since, until)``: what spike rules count.
+
+    In pages with ``limit``: ``after`` is the last row's ``(create_time, id)`` of the page
+    before (a week of comments at once is too much to hold; issue 16).
+    """
+    sql = ("select m.id, m.account, m.create_time, m.content, m.article_id, "
+           "coalesce(nullif(a.title, ''), m.article_id) as article, cl.band, cl.category, cl.route "
+           "from comments m join classifications cl on cl.comment_id = m.id "
+           "left join articles a on a.id = m.article_id "
+           "where m.create_time >= ? and m.create_time < ?")
+    params: list[Any] = [since.timestamp(), until.timestamp()]
+    if after is not None:
+        sql += " and (m.create_time > ? or (m.create_time = ? and m.id > ?))"
+        params += [after[0], after[0], after[1]]
+    sql += " order by m.create_time, m.id"
+    if limit is not None:
+        sql += " limit ?"
+        params.append(int(limit))
+    return q(sql, params)
 
 
 def last_alerts(q: Query) -> dict[tuple[str, str], str]:

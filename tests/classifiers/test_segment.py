@@ -81,3 +81,17 @@ def test_the_shipped_check_file_is_for_the_bundled_dictionary() -> None:
     assert saved["userdict_sha256"] == segment.userdict_sha256(segment.read_userdict(USERDICT))
     assert len(saved["texts"]) == len(saved["tokens"]) >= 100
     assert not any(segment.SQUARE.search(t) for t in saved["texts"])
+
+
+def test_the_cutters_memo_stays_bounded(fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: the memo of segmented texts is cleared once past MEMO_TEXTS, tokens unchanged."""
+    ud = segment.read_userdict(USERDICT)
+    monkeypatch.setattr(segment, "MEMO_TEXTS", 5)
+    cut = segment.cutter(ud)
+    cells = dict(zip(cut.__code__.co_freevars, cut.__closure__ or (), strict=True))
+    if "memo" not in cells:
+        pytest.skip("jieba chosen: no memo")
+    texts = [f"透析病人第{i}次断药" for i in range(40)]
+    for text in texts:
+        assert cut(text) == _jieba(ud, text)
+        assert len(cells["memo"].cell_contents) <= 6

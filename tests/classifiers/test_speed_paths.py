@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
@@ -90,3 +91,16 @@ def test_loading_a_model_imports_only_the_estimators_it_needs() -> None:
                          cwd=Path(__file__).resolve().parents[2], check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_the_run_memo_stays_small_and_the_features_stay_the_same(
+        tiny_model: UrgencyModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: a large memo of long-lived entries fragmented the heap; it stays at MEMO_RUNS."""
+    fast = tiny_model._fast
+    assert fast is not None
+    monkeypatch.setattr(features, "MEMO_RUNS", 8)
+    texts = [f"第{i}条留言 电话{i}号" for i in range(60)] + _texts()
+    slow = tiny_model._features.transform(texts).tocsr()
+    got = fast.transform(texts)
+    assert all(len(memo) <= 8 for memo in fast._memo.values())
+    assert np.array_equal(got.indices, slow.indices) and np.array_equal(got.data, slow.data)

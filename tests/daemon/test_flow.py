@@ -258,3 +258,23 @@ def test_first_urgent_comment_with_a_number_is_told_it_was_received(world: World
     # not "waiting for a number"
     sent = " ".join(world.groups["duty"].messages)
     assert "138****0000" in sent and PHONE not in sent and "（尚未留电话）" in sent
+
+
+def test_the_deadline_check_reads_open_cases_in_pages_and_misses_none(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: open cases are read a page at a time; every one is still checked once."""
+    import bot.cases
+
+    monkeypatch.setattr(bot.cases, "CASE_PAGE", 2)
+    for i in range(5):
+        world.wechat.add("100", 0, f"o_{i}", "很急")
+    world.cycle()
+    assert len(world.book.list_cases()) == 5
+    world.clock.advance(3 * 3600)
+    first = world.book.check_deadlines(world.clock())
+    assert sorted({case for case, name in first if name == "contact"}) == sorted(
+        c["id"] for c in world.book.list_cases())
+    assert world.book.check_deadlines(world.clock()) == []
+    world.clock.advance(49 * 3600)
+    world.book.check_deadlines(world.clock())
+    assert {c["status"] for c in world.book.list_cases()} == {"closed_no_response"}

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -527,3 +527,42 @@ def test_refused_credentials_are_told_once_and_a_minute_throttle_not_at_all(
     clock.advance(31)
     world.poller.poll_due()
     assert world.poller.pauses_report() == {} and told == []
+
+
+def test_each_job_always_runs_on_one_thread_of_its_own() -> None:
+    """A job pinned to one thread keeps its working set in one malloc arena and one SQLite
+    read connection (issue 16: with a shared pool every thread grew to the poll job's size)."""
+    from bot.scheduler import Job, Scheduler
+
+    seen: dict[str, set[int]] = {"a": set(), "b": set()}
+    runs = {"a": 0, "b": 0}
+    done = threading.Event()
+
+    def job(name: str) -> Callable[[], None]:
+        def run() -> None:
+            seen[name].add(threading.get_ident())
+            runs[name] += 1
+            if min(runs.values()) >= 6:
+                done.set()
+        return run
+
+    sched = Scheduler([Job("a", job("a"), 0.01), Job("b", job("b"), 0.01)])
+    sched.start()
+    try:
+        assert done.wait(60), "the jobs did not run six times each"
+    finally:
+        sched.shutdown()
+    assert len(seen["a"]) == 1 and len(seen["b"]) == 1
+    assert seen["a"] != seen["b"]
+
+
+def test_a_jobs_own_executor_lines_are_dropped_too() -> None:
+    import logging
+
+    from bot.scheduler import Job, Scheduler
+
+    Scheduler([Job("poll", lambda: None, 1)])
+    log = logging.getLogger("apscheduler.executors.poll")
+    record = log.makeRecord(log.name, logging.WARNING, __file__, 1,
+                            'Run time of job "poll" was missed by 0:00:02', (), None)
+    assert not log.filter(record)

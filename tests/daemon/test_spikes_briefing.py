@@ -232,3 +232,30 @@ def test_a_spike_alerts_example_and_the_briefing_carry_no_full_number(tmp_path: 
     [briefing] = groups["duty"].markdown
     assert "留言突增 1 次" in briefing and "0000" not in briefing
     store.close()
+
+
+def test_the_spike_job_reads_in_pages_and_keeps_only_what_a_rule_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: a week of comments is not held at once; the same alert is raised."""
+    import bot.alerts
+
+    monkeypatch.setattr(bot.alerts, "PAGE", 3)
+    clock = FakeClock(MON_10.astimezone(UTC))
+    store = Store(tmp_path / "d.db", clock=clock)
+    rs = load_rules(REPO / "rules.yaml")
+    job = SpikeJob(store, lambda: rs, clock=clock)
+    burst = ["南山区透析病人出不了小区", "蛇口街道的透析病人去不了医院", "南山区血透中心不接收了",
+             "粤海街道透析车什么时候来", "南头街道透析拖了一天"]
+    uid = 0
+    for text in burst:  # each between unrelated comments of the same second (ties across pages)
+        for other in ("今天天气不错", text, "谢谢小编"):
+            uid += 1
+            add(store, uid, other, clock.now)
+    from bot.rules.spikes import SpikeWatch
+
+    watch = SpikeWatch(rs.spikes, rs.groups)
+    events = job._events(rs, watch, clock.now - watch.lookback, clock.now + timedelta(seconds=1))
+    assert sorted(e.raw for e in events) == sorted(burst)
+    clock.advance(1)
+    assert [(a.scope, a.count) for a in job.run()] == [("nanshan", 5)]
+    store.close()
