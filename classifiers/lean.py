@@ -34,8 +34,9 @@ from classifiers.terms import char_ngrams, pieces, word_ngrams, words
 if TYPE_CHECKING:
     from classifiers.model import UrgencyModel
 
-# Runs (text between punctuation) whose columns are remembered, per character block.
-MEMO_RUNS = 20_000
+# Runs (text between punctuation) whose columns are remembered, per character block. Small on
+# purpose, like features.MEMO_RUNS: a large memo of long-lived entries fragments the heap.
+MEMO_RUNS = 1_024
 
 
 class Rows(NamedTuple):
@@ -112,8 +113,6 @@ class _Block:
     def _char_ids(self, docs: list[list[str]]) -> list[list[int]]:
         """Each document's in-vocabulary n-gram columns, each distinct run analysed once."""
         memo = self.memo
-        if len(memo) > MEMO_RUNS:
-            memo.clear()
         get, lo_hi = self.vocab.get, self.ngram_range
         out: list[list[int]] = []
         for runs in docs:
@@ -121,6 +120,8 @@ class _Block:
             for run in runs:
                 got = memo.get(run)
                 if got is None:
+                    if len(memo) >= MEMO_RUNS:
+                        memo.clear()
                     got = memo[run] = tuple(
                         [i for i in map(get, char_ngrams((run,), lo_hi), repeat(-1)) if i >= 0])
                 ids += got

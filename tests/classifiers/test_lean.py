@@ -95,6 +95,20 @@ def test_the_bundled_lean_model_equals_the_skops_model_on_corpus_texts() -> None
 
 
 @HAS_BUNDLED
+def test_the_lean_run_memo_stays_small_and_scores_stay_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: long-lived memo entries fragment the heap; the memo never passes MEMO_RUNS."""
+    import classifiers.lean as lean_mod
+
+    lean, full = load_model(), load_model(full=True)
+    assert isinstance(lean, LeanModel)
+    monkeypatch.setattr(lean_mod, "MEMO_RUNS", 8)
+    texts = [f"第{i}条留言，孩子发烧{i}天" for i in range(60)] + _corpus_sample(100)
+    _same(lean.predict_many(texts, batch_size=32), full.predict_many(texts))
+    assert all(len(b.memo) <= 8 for b in lean._blocks if hasattr(b, "memo"))
+
+
+@HAS_BUNDLED
 def test_the_lean_file_holds_no_code() -> None:
     with zipfile.ZipFile(lean_path_for(DEFAULT_MODEL)) as zf:
         assert all(n.endswith(".npy") for n in zf.namelist())

@@ -12,7 +12,7 @@ import pytest
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
-from classifiers import normalize, terms
+from classifiers import features, normalize, terms
 from classifiers.features import FastFeatures, Normalizer, pieces
 from classifiers.model import UrgencyModel
 
