@@ -21,7 +21,7 @@ from bot.rules.spikes import SpikeAlert, SpikeEvent, SpikeWatch, event_from
 from bot.store import Store, dumps
 from bot.store import alerts as alert_rows
 
-PAGE = 2_000  # comments read at a time (see SpikeJob._events)
+PAGE = 500  # comment rows read at a time (see SpikeJob._events)
 
 
 class SpikeJob:
@@ -29,6 +29,9 @@ class SpikeJob:
         self.store = store
         self.rules = rules
         self.clock = clock
+        # comment id → its event when a spike rule counts it, None when none does
+        self._known: dict[str, SpikeEvent | None] = {}
+        self._rules_seen: Any = None
 
     def run(self) -> list[SpikeAlert]:
         """Raise the alerts due now; returns the new ones."""
@@ -50,27 +53,32 @@ class SpikeJob:
 
     def _events(self, rs: Any, watch: SpikeWatch, since: datetime,
                 until: datetime) -> list[SpikeEvent]:
-        """The comments some spike rule counts, oldest first, read :data:`PAGE` at a time.
+        """The comments some spike rule counts, oldest first.
 
-        The lookback is a week and more: holding every comment of it (with its text) every
-        minute made the daemon's peak size grow with the comments it had processed (issue
-        16). :meth:`SpikeWatch.due` only counts the comments a rule matches, so the others
-        are dropped as they are read: same alerts.
+        The lookback is a week and more. Reading every comment of it, text and all, and
+        normalising each again every minute held the daemon's memory and, at hundreds of
+        comments a second, most of its CPU (issue 16). Each run now reads only the ids of the
+        window; a comment's row is read and turned into an event once, and the job remembers
+        the events a rule counts and the ids it does not (forgotten when they leave the
+        window; all of it when the rules change, as their routes may). Same alerts.
         """
-        events: list[SpikeEvent] = []
-        after: tuple[Any, str] | None = None
-        while True:
-            rows = data.spike_events(self.store.query, since, until, after=after, limit=PAGE)
-            for r in rows:
+        if rs is not self._rules_seen:
+            self._known, self._rules_seen = {}, rs
+        ids = data.spike_ids(self.store.query, since, until)
+        known = self._known
+        unknown = [i for i in ids if i not in known]
+        for start in range(0, len(unknown), PAGE):
+            for r in data.spike_rows(self.store.query, unknown[start:start + PAGE]):
                 event = event_from(r["id"], from_unix(float(r["create_time"])), r["content"] or "",
                                    band=r["band"] or "below", category=r["category"] or "",
                                    article=r["article"] or "", routes=rs.routes,
                                    account=r["account"] or "")
-                if any(rule.matches(event) for rule in watch.rules):
-                    events.append(event)
-            if len(rows) < PAGE:
-                return events
-            after = (rows[-1]["create_time"], str(rows[-1]["id"]))
+                known[str(r["id"])] = (event if any(rule.matches(event) for rule in watch.rules)
+                                       else None)
+        if len(known) > len(ids):  # comments that left the window (or were purged)
+            window = set(ids)
+            self._known = known = {k: v for k, v in known.items() if k in window}
+        return [e for e in (known.get(i) for i in ids) if e is not None]
 
     def _record(self, alert: SpikeAlert) -> bool:
         at = iso(alert.at)

@@ -11,6 +11,7 @@ Periods are ``[since, until)`` in UTC; comments are counted by their platform ti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -229,6 +230,16 @@ def spike_events(q: Query, since: datetime, until: datetime, *,
     return rows_of.spike_events(q, since, until, after=after, limit=limit)
 
 
+def spike_ids(q: Query, since: datetime, until: datetime) -> list[str]:
+    """The ids of the processed comments created in ``[since, until)``, oldest first."""
+    return rows_of.spike_ids(q, since, until)
+
+
+def spike_rows(q: Query, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """:func:`spike_events`' rows of these comments."""
+    return rows_of.spike_rows(q, ids)
+
+
 def last_alerts(q: Query) -> dict[tuple[str, str], str]:
     """(spike rule, scope) → when its last alert was raised (UTC ISO)."""
     return rows_of.last_alerts(q)
@@ -248,4 +259,5 @@ def recent_alerts(q: Query, since: datetime, limit: int = 20) -> list[dict[str, 
 
 __all__ = ["Period", "Query", "accounts", "alerts", "beijing", "breakdown", "collect", "duration", "hourly", "last_alerts",
            "late_cases", "open_readonly", "outbox_has", "percentiles", "recent_alerts", "reply_times",
-           "resolve_times", "slowest_cases", "spike_events", "totals", "versions"]
+           "resolve_times", "slowest_cases", "spike_events", "spike_ids", "spike_rows", "totals",
+           "versions"]

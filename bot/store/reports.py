@@ -251,6 +251,26 @@ def spike_events(q: Query, since: datetime, until: datetime, *,
     return q(sql, params)
 
 
+def spike_ids(q: Query, since: datetime, until: datetime) -> list[str]:
+    """The ids of the processed comments created in ``[since, until)``, oldest first (the spike
+    job reads each comment's row once, :func:`spike_rows`, and remembers what it found)."""
+    return [r["id"] for r in q(
+        "select m.id from comments m join classifications cl on cl.comment_id = m.id "
+        "where m.create_time >= ? and m.create_time < ? order by m.create_time, m.id",
+        [since.timestamp(), until.timestamp()])]
+
+
+def spike_rows(q: Query, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """:func:`spike_events`' rows of these comments (any order)."""
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    return q("select m.id, m.account, m.create_time, m.content, m.article_id, "
+             "coalesce(nullif(a.title, ''), m.article_id) as article, cl.band, cl.category, "
+             "cl.route from comments m join classifications cl on cl.comment_id = m.id "
+             f"left join articles a on a.id = m.article_id where m.id in ({marks})", list(ids))
+
+
 def last_alerts(q: Query) -> dict[tuple[str, str], str]:
     """(spike rule, scope) → when its last alert was raised (UTC ISO)."""
     return {(r["rule"], r["scope"]): r["at"] for r in q(
@@ -270,4 +290,4 @@ def recent_alerts(q: Query, since: datetime, limit: int = 20) -> list[dict[str, 
 __all__ = ["Period", "Query", "ReadOnly", "accounts", "alerts", "breakdown", "case_timeline",
            "cases_in", "cases_opened", "comment_bands", "has_table", "last_alerts",
            "open_readonly", "outbox_has", "recent_alerts", "resolved_cases", "sent_replies",
-           "spike_events", "totals", "versions"]
+           "spike_events", "spike_ids", "spike_rows", "totals", "versions"]

@@ -259,3 +259,40 @@ def test_the_spike_job_reads_in_pages_and_keeps_only_what_a_rule_counts(
     clock.advance(1)
     assert [(a.scope, a.count) for a in job.run()] == [("nanshan", 5)]
     store.close()
+
+
+def test_the_spike_job_reads_each_comment_once_and_again_when_the_rules_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: normalising the whole lookback every minute took most of the daemon's CPU at
+    500 comments a second; a comment's row is read and turned into an event once."""
+    import bot.alerts
+    from bot.report import data
+
+    read: list[str] = []
+    real_rows = data.spike_rows
+
+    def counting(q: object, ids: list[str]) -> list[dict]:
+        read.extend(ids)
+        return real_rows(q, ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.alerts.data, "spike_rows", counting)
+    clock = FakeClock(MON_10.astimezone(UTC))
+    store = Store(tmp_path / "d.db", clock=clock)
+    rs = load_rules(REPO / "rules.yaml")
+    job = SpikeJob(store, lambda: rs, clock=clock)
+    first = [add(store, i, text, clock.now) for i, text in enumerate(
+        ["南山区透析病人出不了小区", "今天天气不错", "蛇口街道的透析病人去不了医院"], start=1)]
+    clock.advance(60)
+    assert job.run() == []
+    assert sorted(read) == sorted(first)
+    burst = [add(store, 10 + i, text, clock.now) for i, text in enumerate(
+        ["南山区血透中心不接收了", "粤海街道透析车什么时候来", "南头街道透析拖了一天"])]
+    clock.advance(60)
+    assert [(a.scope, a.count) for a in job.run()] == [("nanshan", 5)]  # the same alert
+    assert sorted(read) == sorted(first + burst)  # only the new comments were read
+    read.clear()
+    rs = load_rules(REPO / "rules.yaml")  # a reload: routes may have changed
+    clock.advance(60)
+    job.run()
+    assert sorted(read) == sorted(first + burst)
+    store.close()
