@@ -33,6 +33,30 @@ _LAZY = {
 }
 
 
+# How many recent runs (text between punctuation) the segmenter and the feature code remember.
+# The daemon keeps each module's default (1,024): in a long-lived process, memo entries that
+# live among each batch's short-lived objects fragment Python's heap, and it grows (issue 16).
+# A batch command over a file ends soon after and meets the same runs again and again (a
+# month of comments repeats 谢谢小编 and 急急急 thousands of times): it may remember more.
+BATCH_MEMO = 20_000
+_MEMOS = (("classifiers.segment", "MEMO_TEXTS"), ("classifiers.lean", "MEMO_RUNS"),
+          ("classifiers.features", "MEMO_RUNS"))
+
+
+def use_batch_memos(size: int = BATCH_MEMO) -> None:
+    """Let this process remember ``size`` runs per memo (for batch commands, not the daemon).
+    Only modules already imported are changed: nothing heavy is imported for it."""
+    import importlib
+    import sys
+
+    for name, attr in _MEMOS:
+        module = sys.modules.get(name)
+        if module is None and name != "classifiers.features":  # features imports scikit-learn
+            module = importlib.import_module(name)
+        if module is not None:
+            setattr(module, attr, int(size))
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -42,4 +66,5 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["KeywordBaseline", "LeanModel", "Prediction", "UrgencyModel", "load_model"]
+__all__ = ["BATCH_MEMO", "KeywordBaseline", "LeanModel", "Prediction", "UrgencyModel",
+           "load_model", "use_batch_memos"]

@@ -459,6 +459,9 @@ def classify(text: str | None, input_path: Path | None, output_path: Path | None
         raise click.BadParameter(f"{output_path}: cannot be written "
                                  f"({exc.strerror or type(exc).__name__})",
                                  param_hint="--output") from None
+    from classifiers import use_batch_memos
+
+    use_batch_memos()  # a file's comments repeat; this process ends when the file does
     n = bad = 0
     try:
         with _plain_errors(), _jsonl_in(input_path) as fh:

@@ -104,3 +104,17 @@ def test_the_run_memo_stays_small_and_the_features_stay_the_same(
     got = fast.transform(texts)
     assert all(len(memo) <= 8 for memo in fast._memo.values())
     assert np.array_equal(got.indices, slow.indices) and np.array_equal(got.data, slow.data)
+
+
+def test_batch_commands_may_remember_more_runs_than_the_daemon(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon keeps small memos (a long-lived heap fragments); `dianhua classify` over a
+    file sets larger ones for its own process."""
+    from classifiers import lean, segment, use_batch_memos
+
+    monkeypatch.setattr(segment, "MEMO_TEXTS", segment.MEMO_TEXTS)
+    monkeypatch.setattr(lean, "MEMO_RUNS", lean.MEMO_RUNS)
+    monkeypatch.setattr(features, "MEMO_RUNS", features.MEMO_RUNS)
+    assert segment.MEMO_TEXTS == lean.MEMO_RUNS == features.MEMO_RUNS == 1_024
+    use_batch_memos(5_000)
+    assert segment.MEMO_TEXTS == lean.MEMO_RUNS == features.MEMO_RUNS == 5_000
