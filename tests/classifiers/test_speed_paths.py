@@ -112,9 +112,7 @@ def test_batch_commands_may_remember_more_runs_than_the_daemon(
     file sets larger ones for its own process."""
     from classifiers import lean, segment, use_batch_memos
 
-    monkeypatch.setattr(segment, "MEMO_TEXTS", segment.MEMO_TEXTS)
-    monkeypatch.setattr(lean, "MEMO_RUNS", lean.MEMO_RUNS)
-    monkeypatch.setattr(features, "MEMO_RUNS", features.MEMO_RUNS)
-    assert segment.MEMO_TEXTS == lean.MEMO_RUNS == features.MEMO_RUNS == 1_024
+    for module, name in ((segment, "MEMO_TEXTS"), (lean, "MEMO_RUNS"), (features, "MEMO_RUNS")):
+        monkeypatch.setattr(module, name, 1_024)  # the daemon's size (a CLI test may have run)
     use_batch_memos(5_000)
     assert segment.MEMO_TEXTS == lean.MEMO_RUNS == features.MEMO_RUNS == 5_000
