@@ -33,6 +33,7 @@ from classifiers.terms import (
     is_separator,
     pieces,
     readable,
+    remembered_columns,
 )
 from classifiers.terms import words as word_tokens
 
@@ -288,21 +289,12 @@ class FastFeatures:
         N-grams never cross a run's ends, so a document's n-grams are its runs' n-grams put
         together; a run seen before (in this batch or a recent one) is not analysed again.
         """
-        memo = self._memo.setdefault(id(vec), {})
         get = vec.vocabulary_.get
-        out: list[list[int]] = []
-        for runs in docs:
-            ids: list[int] = []
-            for run in runs:
-                got = memo.get(run)
-                if got is None:
-                    if len(memo) >= MEMO_RUNS:
-                        memo.clear()
-                    got = memo[run] = tuple(
-                        [i for i in map(get, analyzer.of_pieces([run]), repeat(-1)) if i >= 0])
-                ids += got
-            out.append(ids)
-        return out
+
+        def columns(run: str) -> tuple[int, ...]:
+            return tuple([i for i in map(get, analyzer.of_pieces([run]), repeat(-1)) if i >= 0])
+
+        return remembered_columns(docs, self._memo.setdefault(id(vec), {}), columns, MEMO_RUNS)
 
 
 # Runs (text between punctuation) whose columns FastFeatures remembers, per vectorizer. Small

@@ -29,7 +29,7 @@ from classifiers.lexicon import LABELS as LEXICON_LABELS
 from classifiers.normalize import normalize
 from classifiers.situation import LABELS as SITUATION_LABELS
 from classifiers.situation import situation_row
-from classifiers.terms import char_ngrams, pieces, word_ngrams, words
+from classifiers.terms import char_ngrams, pieces, remembered_columns, word_ngrams, words
 
 if TYPE_CHECKING:
     from classifiers.model import UrgencyModel
@@ -112,21 +112,12 @@ class _Block:
 
     def _char_ids(self, docs: list[list[str]]) -> list[list[int]]:
         """Each document's in-vocabulary n-gram columns, each distinct run analysed once."""
-        memo = self.memo
         get, lo_hi = self.vocab.get, self.ngram_range
-        out: list[list[int]] = []
-        for runs in docs:
-            ids: list[int] = []
-            for run in runs:
-                got = memo.get(run)
-                if got is None:
-                    if len(memo) >= MEMO_RUNS:
-                        memo.clear()
-                    got = memo[run] = tuple(
-                        [i for i in map(get, char_ngrams((run,), lo_hi), repeat(-1)) if i >= 0])
-                ids += got
-            out.append(ids)
-        return out
+
+        def columns(run: str) -> tuple[int, ...]:
+            return tuple([i for i in map(get, char_ngrams((run,), lo_hi), repeat(-1)) if i >= 0])
+
+        return remembered_columns(docs, self.memo, columns, MEMO_RUNS)
 
     def _tfidf(self, docs: list[list[int]]) -> tuple[np.ndarray, ...]:
         """``TfidfVectorizer.transform`` of documents given as their terms' columns."""

@@ -10,7 +10,7 @@ the writer than about the need.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.pii import ID_TOKEN, PHONE_TOKEN
 from classifiers.segment import cutter
@@ -110,6 +110,25 @@ def word_ngrams(tokens: list[str], ngram_range: tuple[int, int]) -> list[str]:
     return out
 
 
+def remembered_columns(docs: list[list[str]], memo: dict[str, tuple[int, ...]],
+                       columns: Callable[[str], tuple[int, ...]], limit: int) -> list[list[int]]:
+    """Each document's columns: its runs' columns put together (n-grams never cross a run's
+    ends), each distinct run analysed once by ``columns`` and remembered in ``memo``, which is
+    emptied when it holds ``limit`` runs (a large memo fragments a long-lived heap)."""
+    out: list[list[int]] = []
+    for runs in docs:
+        ids: list[int] = []
+        for run in runs:
+            got = memo.get(run)
+            if got is None:
+                if len(memo) >= limit:
+                    memo.clear()
+                got = memo[run] = columns(run)
+            ids += got
+        out.append(ids)
+    return out
+
+
 def readable(block: str, name: str) -> str:
     """A feature name as a person would read it: word bigrams joined, PII marks spelled out."""
     if block == WORDS:
@@ -135,6 +154,7 @@ __all__ = [
     "is_separator",
     "pieces",
     "readable",
+    "remembered_columns",
     "runs_of",
     "word_ngrams",
     "words",
