@@ -3,25 +3,10 @@ injected clock: two holders, expiry, renewal, release, a dead holder's lease tak
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from store_clock import Clock
 
 from bot.cluster import SCHEDULER, Cluster
 from bot.store import Store, leases
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(db_target: str, clock: Clock) -> Iterator[Store]:
-    s = Store(db_target, clock=clock)
-    yield s
-    s.close()
 
 
 def test_one_holder_at_a_time(store: Store) -> None:

@@ -7,12 +7,12 @@ Each test runs once on a SQLite file and once on a fresh PostgreSQL schema (``db
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from store_clock import Clock
 
 from bot.cases import CaseBook, CaseError, CasePolicy, attach_comment, open_case, write_label
 from bot.clock import iso
@@ -31,24 +31,9 @@ PHONE = "13800000000"
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(db_target: str, clock: Clock) -> Iterator[Store]:
-    s = Store(db_target, clock=clock)
-    yield s
-    s.close()
+    return Clock(START)  # the store fixture (conftest.py) runs on it
 
 
 def _comment(store: Store, uid: int, text: str, *, openid: str = "o1", msg: str = "100",
