@@ -3,7 +3,6 @@ the row read again after the claim."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,19 +13,13 @@ from bot.store import Store, claims
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(db_target: str, clock: Clock) -> Iterator[Store]:
-    s = Store(db_target, clock=clock)
-    with s.transaction() as db:
+def store(store: Store) -> Store:
+    """conftest.py's store with three replies waiting."""
+    with store.transaction() as db:
         for i in range(3):
             enqueue(db, key=f"k{i}", comment_id=f"c{i}", case_id=None, account="main",
-                    kind="reply", rule="r", params={"text": "电话发我"}, at=s.now())
-    yield s
-    s.close()
+                    kind="reply", rule="r", params={"text": "电话发我"}, at=store.now())
+    return store
 
 
 def _ids(rows: list[dict]) -> list[int]:
