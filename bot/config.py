@@ -96,6 +96,10 @@ class Config:
     deadline_check_seconds: float = 30.0
     sender_max_attempts: int = 12
     sender_backoff_cap: float = 300.0
+    # [sender] concurrency: outbox rows performed at once per lane (platform calls mostly wait)
+    sender_concurrency: int = 4
+    # [sender] process: replies and group messages from a process of their own (send_process.py)
+    sender_process: bool = True
     wecom_base_url: str = MOCK_BASE_URL
     groups: dict[str, GroupConfig] = field(default_factory=dict)
     cases: CasePolicy = CasePolicy()
@@ -148,7 +152,8 @@ _SCHEMA: dict[str, Any] = {
         "tick_seconds": "pos", "discover_minutes": "pos", "max_lag_seconds": "pos",
         "quota_probe_minutes": "pos",
     },
-    "sender": {"max_attempts": int, "backoff_cap_seconds": "pos"},
+    "sender": {"max_attempts": int, "backoff_cap_seconds": "pos", "concurrency": int,
+               "process": bool},
     "wecom": {"base_url": str, "groups": dict},
     "cases": {"no_response_hours": "pos", "duty_group": str, "deadlines": dict,
               "deadline_check_seconds": "pos", "working_days_for": list},
@@ -382,6 +387,11 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         checker.add(where, "must be a PostgreSQL URL like postgresql://dianhua@127.0.0.1:5432/"
                            f"dianhua (leave it out for the SQLite file), got {db_url.split('://')[0]!r}…")
 
+    concurrency = _section(data, "sender").get("concurrency", 4)
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool) \
+            and not 1 <= concurrency <= 32:
+        checker.add("sender.concurrency", "must be a whole number from 1 (one call at a time) "
+                    f"to 32, got {concurrency!r}")
     workers_setting = _section(data, "pipeline").get("workers", "auto")
     workers: int | None = None
     if isinstance(workers_setting, int) and not isinstance(workers_setting, bool) \
@@ -418,6 +428,8 @@ def load_config(path: str | Path | None = None, *, env: dict[str, str] | None = 
         deadline_check_seconds=float(cases.get("deadline_check_seconds", 30.0)),
         sender_max_attempts=int(_section(data, "sender").get("max_attempts", 12)),
         sender_backoff_cap=float(_section(data, "sender").get("backoff_cap_seconds", 300.0)),
+        sender_concurrency=int(concurrency) if isinstance(concurrency, int) else 4,
+        sender_process=bool(_section(data, "sender").get("process", True)),
         wecom_base_url=env.get("DIANHUA_WECOM_BASE_URL")
         or _section(data, "wecom").get("base_url", first.base_url),
         groups=groups,

@@ -65,8 +65,6 @@ class Daemon:
         sleep: Callable[[float], None] | None,
     ) -> None:
         from bot.rules import RulesHolder
-        from connectors.wechat import WeChatClient
-        from connectors.wecom import WeComWebhook
 
         self.config = config
         self.clock = clock
@@ -100,22 +98,7 @@ class Daemon:
         # a file whose examples fail is refused, at start-up too (docs/rules.md)
         self.rules = RulesHolder(config.rules, clock=clock, predict=self._predict_example)
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-        # Replicas share each account's access token through stable_token: with cgi-bin/token
-        # every replica's fetch would retire the others' tokens (40001 over and over).
-        stable = config.cluster is not None
-        self.clients = {
-            acc.name: WeChatClient(
-                acc.appid, acc.secret, base_url=acc.base_url, transport=transport,
-                use_stable_token=acc.use_stable_token or stable, **extra,
-            )
-            for acc in config.accounts
-        }
-        self.hooks = {
-            name: WeComWebhook(group.key, base_url=config.wecom_base_url, transport=transport,
-                               **extra)
-            for name, group in config.groups.items()
-            if group.key
-        }
+        self.clients, self.hooks = platform_clients(config, transport, **extra)
         self._last_poll: dict[str, Any] = {}
         self.metrics = Metrics(self.store, self._poll_lag)
         self._user_outcome = on_outcome
@@ -132,21 +115,16 @@ class Daemon:
             probe_seconds=config.quota_probe_minutes * 60, on_pause=self._on_pause,
             accounts=self.cluster.held_accounts if self.cluster is not None else None,
         )
-        self.sender = Sender(
-            self.store,
-            wechat=self.clients.get,
-            groups=self.hooks.get,
-            clock=clock,
-            replies_enabled=self._replies_enabled,
-            max_attempts=config.sender_max_attempts,
-            backoff_cap=config.sender_backoff_cap,
-            duty_group=config.cases.duty_group,
-            on_sent=self._on_sent,
+        self.sender = Sender.from_config(
+            config, self.store, wechat=self.clients.get, groups=self.hooks.get, clock=clock,
+            replies_enabled=self._replies_enabled, on_sent=self._on_sent,
             on_error=self._on_api_error,
-            case_url=self._case_url if config.web_base_url else None,
-            replica=self.cluster.id if self.cluster is not None else None,
-            claim_seconds=config.cluster.claim_seconds if config.cluster is not None else 60.0,
         )
+        # the sender process (bot/send_process.py): only where nothing is injected, since a
+        # transport or a clock cannot cross into another process
+        self._own_sender = config.sender_process and transport is None and sleep is None \
+            and clock is utcnow
+        self.send_process: Any = None
         self.inbox, self.push = _push_endpoint(config, self.store, clock, self.metrics)
         from bot.alerts import SpikeJob
         from bot.report.briefing import BriefingJob
@@ -234,11 +212,11 @@ class Daemon:
 
     def send_public(self) -> int:
         """Replies, private messages, features, unfeatures: never behind a group robot."""
-        return self.sender.drain(kinds=PUBLIC_LANE)
+        return self.sender.drain_all(PUBLIC_LANE, stop=self._stop)
 
     def send_groups(self) -> int:
         """Group notifications: their own job, however slow a robot is."""
-        return self.sender.drain(kinds=GROUP_LANE)
+        return self.sender.drain_all(GROUP_LANE, stop=self._stop)
 
     def check_deadlines(self) -> None:
         if self.runs_cluster_jobs():
@@ -340,8 +318,7 @@ class Daemon:
             [
                 *cluster_jobs,
                 Job("poll", self.poll, c.tick_seconds),
-                Job("send", self.send_public, c.tick_seconds),
-                Job("notify", self.send_groups, c.tick_seconds),
+                *self._send_jobs(),
                 Job("rules", self.reload_rules, c.rules_reload_seconds),
                 Job("heartbeat", self.heartbeat, 5.0),
                 Job("model", self.reload_model, c.rules_reload_seconds),
@@ -364,6 +341,20 @@ class Daemon:
                     f", replica {self.cluster.id} ({len(self.cluster.held_accounts())} account(s) "
                     f"here)" if self.cluster is not None else "")
 
+    def _send_jobs(self) -> list[Job]:
+        """The sender process and the job that watches it; or the two lanes on job threads."""
+        tick = self.config.tick_seconds
+        if not self._own_sender:
+            return [Job("send", self.send_public, tick), Job("notify", self.send_groups, tick)]
+        from bot.send_process import SendProcess
+
+        self.send_process = SendProcess(
+            self.config, replies_enabled=self._replies_enabled,
+            on_sent=lambda kind: self._on_sent({"kind": kind}),
+            on_error=lambda code: self.metrics.api_errors.labels(code).inc(),
+        ).start()
+        return [Job("send", self.send_process.check, tick)]
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -374,6 +365,10 @@ class Daemon:
         if self._server is not None:
             self._server.should_exit = True
         self.inbox.close(wait=True)  # pushed messages in hand reach the database first
+        if self.send_process is not None:
+            self.send_process.close()  # it finishes the rows in hand first
+            self.send_process = None
+        self.sender.close()
         if self.classify_pool is not None:
             self.classify_pool.close()
         self.metrics.up.set(0)
@@ -453,9 +448,6 @@ class Daemon:
                     case_id=None, account="", kind="notify", rule="system",
                     params={"group": self.config.cases.duty_group, "template": text,
                             "text": text}, at=iso(self.clock()))
-
-    def _case_url(self, case_id: int) -> str:
-        return f"{self.config.web_base_url}/case/{case_id}"
 
     def _replies_enabled(self) -> bool:
         settings = getattr(self.rules.current, "settings", None)
@@ -548,6 +540,31 @@ def _push_endpoint(config: Config, store: Store, clock: Clock,
     return inbox, endpoint
 
 
+def platform_clients(config: Config, transport: httpx.BaseTransport | None = None,
+                     **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The WeChat client of each account and the WeCom robot of each group, by name."""
+    from connectors.wechat import WeChatClient
+    from connectors.wecom import WeComWebhook
+
+    # Replicas share each account's access token through stable_token: with cgi-bin/token
+    # every replica's fetch would retire the others' tokens (40001 over and over).
+    stable = config.cluster is not None
+    clients = {
+        acc.name: WeChatClient(
+            acc.appid, acc.secret, base_url=acc.base_url, transport=transport,
+            use_stable_token=acc.use_stable_token or stable, **extra,
+        )
+        for acc in config.accounts
+    }
+    hooks = {
+        name: WeComWebhook(group.key, base_url=config.wecom_base_url, transport=transport,
+                           **extra)
+        for name, group in config.groups.items()
+        if group.key
+    }
+    return clients, hooks
+
+
 def install_signal_handlers(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set ``stop``; install this first thing, before slow start-up work."""
 
@@ -559,4 +576,4 @@ def install_signal_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, _on_signal)
 
 
-__all__ = ["Daemon", "install_signal_handlers"]
+__all__ = ["Daemon", "install_signal_handlers", "platform_clients"]

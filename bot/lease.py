@@ -12,11 +12,14 @@ import fcntl
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import IO, Any
 
 from bot.clock import iso, utcnow
 from bot.errors import DianhuaError
+
+ORPHAN_GRACE_SECONDS = 10.0
 
 
 class LeaseError(DianhuaError):
@@ -24,9 +27,12 @@ class LeaseError(DianhuaError):
 
 
 class DatabaseLease:
-    def __init__(self, db: str | Path) -> None:
+    """``name`` gives a second lease on the same database its own file (``<database>.<name>.lock``):
+    the sender process holds ``sender`` (bot/send_process.py)."""
+
+    def __init__(self, db: str | Path, name: str = "") -> None:
         self.db = Path(db)
-        self.path = self.db.with_name(self.db.name + ".lock")
+        self.path = self.db.with_name(self.db.name + (f".{name}" if name else "") + ".lock")
         self._file: IO[str] | None = None
 
     def acquire(self) -> DatabaseLease:
@@ -40,7 +46,7 @@ class DatabaseLease:
             raise LeaseError(f"cannot create the lock file {self.path}: "
                              f"{exc.strerror or exc}") from exc
         try:
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._lock(file)
         except OSError as exc:
             holder = _describe(self.holder())
             file.close()
@@ -56,6 +62,22 @@ class DatabaseLease:
         file.flush()
         self._file = file
         return self
+
+    def _lock(self, file: IO[str]) -> None:
+        """The lock, at once; or, when the daemon that held it is gone (SIGKILL) and only its
+        child processes still hold the file for a moment (each exits within a second of its
+        parent's death), as soon as they have exited."""
+        deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
+        while True:
+            try:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError:
+                holder = self.holder()
+                elsewhere = holder.get("host") not in (None, socket.gethostname())
+                if elsewhere or _alive(holder.get("pid")) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def holder(self) -> dict[str, Any]:
         """Who holds (or last held) the lease, as written in the lock file."""
@@ -76,6 +98,19 @@ class DatabaseLease:
     @property
     def held(self) -> bool:
         return self._file is not None
+
+
+def _alive(pid: Any) -> bool:
+    """Whether ``pid`` (as written in the lock file) is a running process; unknown → True."""
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _describe(holder: dict[str, Any]) -> str:

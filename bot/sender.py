@@ -7,6 +7,12 @@ treats an existing reply as sent; the platform itself refuses a second reply (88
 also treated as sent. Notifications to department groups are at-least-once (a WeCom robot has no
 way to ask what it already received): each carries the case number so a rare repeat is visible.
 
+Several calls in flight: a drain hands its rows to ``concurrency`` threads (``[sender]
+concurrency``), because a platform call mostly waits for the network (50–200 ms against the real
+API), and one call at a time would cap a lane at a few replies a second. Rows of one comment stay
+in one thread, in order (a reply before its feature). Each row is still handed to exactly one
+thread, and the next drain starts only when this one has finished, so no row is performed twice.
+
 Errors: transient ones and rate limits back off (capped exponential, or the platform's
 ``retry_after``); bad requests and missing targets are final (``failed`` / ``skipped``) and logged
 with the reason. Nothing is retried forever: after ``max_attempts`` a row is ``failed``.
@@ -16,9 +22,11 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
@@ -37,9 +45,13 @@ from bot.rules.templates import render_template
 from bot.store import Store, claims, sending
 from bot.store import cases as store_cases
 
+if TYPE_CHECKING:
+    from bot.config import Config
+
 REPLY_MAX_CHARS = 600  # safe upper bound; the rules engine keeps templates much shorter
 PUBLIC_LANE = ("reply", "message", "feature", "unfeature")  # the platform: what the reader sees
 GROUP_LANE = ("notify",)  # WeCom group robots: slower, rate limited, retried
+BATCH_MARKED = frozenset({"reply", "feature", "unfeature", "notify"})  # see _mark_inflight
 
 
 class CommentAPI(Protocol):
@@ -79,8 +91,12 @@ class Sender:
         case_url: Callable[[int], str] | None = None,
         replica: str | None = None,
         claim_seconds: float = 60.0,
+        concurrency: int = 1,
     ) -> None:
         self.store = store
+        self.concurrency = max(1, int(concurrency))
+        self._pools: dict[tuple[str, ...], ThreadPoolExecutor] = {}
+        self._pools_lock = threading.Lock()
         # replica mode: each row is claimed before it is performed (bot/store/claims.py)
         self.replica = replica
         self.claim_seconds = claim_seconds
@@ -97,6 +113,26 @@ class Sender:
         self.on_sent = on_sent
         self.on_error = on_error
 
+    @classmethod
+    def from_config(cls, config: Config, store: Store, *, wechat: Callable[[str], CommentAPI | None],
+                    groups: Callable[[str], GroupAPI | None], clock: Clock = utcnow,
+                    replies_enabled: Callable[[], bool] = lambda: True,
+                    on_sent: Callable[[dict[str, Any]], None] | None = None,
+                    on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
+                    ) -> Sender:
+        """The daemon's sender (or the sender process's): ``[sender]``, ``[cases] duty_group``,
+        ``[web] base_url`` for case links and ``[cluster]`` for claims, from ``config``."""
+        base = config.web_base_url
+        return cls(
+            store, wechat=wechat, groups=groups, clock=clock, replies_enabled=replies_enabled,
+            max_attempts=config.sender_max_attempts, backoff_cap=config.sender_backoff_cap,
+            duty_group=config.cases.duty_group, on_sent=on_sent, on_error=on_error,
+            case_url=(lambda case_id: f"{base}/case/{case_id}") if base else None,
+            replica=config.cluster.resolved_id() if config.cluster is not None else None,
+            claim_seconds=config.cluster.claim_seconds if config.cluster is not None else 60.0,
+            concurrency=config.sender_concurrency,
+        )
+
     def drain(self, limit: int = 100, kinds: tuple[str, ...] | None = None) -> int:
         """Perform every due outbox row (up to ``limit``). Returns how many were sent.
 
@@ -104,38 +140,107 @@ class Sender:
         :data:`GROUP_LANE` as two jobs, so a public reply never waits behind a slow group
         robot. Without ``kinds`` the public lane goes first.
         """
-        if kinds is None:
-            return self.drain(limit, PUBLIC_LANE) + self.drain(limit, GROUP_LANE)
-        sent = 0
-        if self.replica is not None:
-            return self._drain_claimed(self.replica, limit, kinds)
-        for row in self.store.due_outbox(self.clock(), limit, kinds):
-            if self._send_one(row):
-                sent += 1
+        return self._drain(limit, kinds)[0]
+
+    def drain_all(self, kinds: tuple[str, ...], *, limit: int = 100,
+                  stop: threading.Event | None = None, max_batches: int = 50) -> int:
+        """Batch after batch while full batches come back: a burst is not held to ``limit``
+        rows per tick. Stops at ``stop``, after ``max_batches``, or when a batch brings no row
+        it has not already seen (a row left due must not make it spin)."""
+        sent, seen = 0, set[int]()
+        for _ in range(max_batches):
+            done, ids = self._drain(limit, kinds)
+            sent += done
+            fresh = set(ids) - seen
+            seen.update(ids)
+            if len(ids) < limit or not fresh or (stop is not None and stop.is_set()):
+                break
         return sent
 
-    def _drain_claimed(self, replica: str, limit: int, kinds: tuple[str, ...]) -> int:
-        """With several replicas: claim each row, perform it as claimed, drop the claim.
+    def close(self) -> None:
+        """Let the threads of the lanes finish the row in hand, and end them."""
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=True)
+
+    def _drain(self, limit: int, kinds: tuple[str, ...] | None) -> tuple[int, list[int]]:
+        if kinds is None:
+            public = self._drain(limit, PUBLIC_LANE)
+            group = self._drain(limit, GROUP_LANE)
+            return public[0] + group[0], public[1] + group[1]
+        perform: Callable[[dict[str, Any]], bool]
+        if self.replica is not None:
+            rows = claims.due_unclaimed(self.store, self.clock(), self.replica, limit, kinds)
+            perform = self._send_claimed
+        else:
+            rows = self.store.due_outbox(self.clock(), limit, kinds)
+            marked = self._mark_inflight(rows)
+            perform = lambda row: self._send_one(row, marked=int(row["id"]) in marked)  # noqa: E731
+
+        def perform_all(group: list[dict[str, Any]]) -> int:
+            return sum(perform(row) for row in group)
+
+        ids = [int(row["id"]) for row in rows]
+        groups = _by_comment(rows)
+        if self.concurrency == 1 or len(groups) == 1:
+            return perform_all(rows), ids
+        pool = self._pool(kinds)
+        futures: list[Future[int]] = [pool.submit(perform_all, group) for group in groups]
+        sent, first_error = 0, None
+        for future in futures:  # every row's outcome is recorded before the drain returns
+            try:
+                sent += future.result()
+            except Exception as exc:  # noqa: BLE001 - raised below, once all have finished
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+        return sent, ids
+
+    def _mark_inflight(self, rows: list[dict[str, Any]]) -> set[int]:
+        """Mark the batch ``inflight`` in one transaction rather than one each (the senders
+        share the database's write lock with the pipeline). Not private messages: one found
+        ``inflight`` after a restart is never resent (bot/private.py), so it is marked only
+        right before its call."""
+        ids = [int(row["id"]) for row in rows if row["kind"] in BATCH_MARKED]
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            with self.store.transaction() as db:
+                db.execute(f"update outbox set status = 'inflight', attempts = attempts + 1 "
+                           f"where id in ({marks})", ids)
+        return set(ids)
+
+    def _pool(self, kinds: tuple[str, ...]) -> ThreadPoolExecutor:
+        with self._pools_lock:
+            pool = self._pools.get(kinds)
+            if pool is None:
+                name = "send-groups" if kinds == GROUP_LANE else "send-" + "-".join(kinds)[:20]
+                pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=name)
+                self._pools[kinds] = pool
+            return pool
+
+    def _send_claimed(self, due: dict[str, Any]) -> bool:
+        """With several replicas: claim the row, perform it as claimed, drop the claim.
 
         The claimed row is read again, so a row another replica left ``inflight`` (it died
         mid-send) goes through the restart check below: a reply is looked up on the platform
         before it is posted again.
         """
-        sent = 0
-        for due in claims.due_unclaimed(self.store, self.clock(), replica, limit, kinds):
-            row = claims.claim(self.store, int(due["id"]), replica, self.claim_seconds,
-                               self.clock())
-            if row is None:
-                continue  # another replica has it, or it is done
-            try:
-                if self._send_one(row):
-                    sent += 1
-            finally:
-                claims.unclaim(self.store, int(row["id"]), replica)
-        return sent
+        assert self.replica is not None
+        row = claims.claim(self.store, int(due["id"]), self.replica, self.claim_seconds,
+                           self.clock())
+        if row is None:
+            return False  # another replica has it, or it is done
+        try:
+            return self._send_one(row)
+        finally:
+            claims.unclaim(self.store, int(row["id"]), self.replica)
 
     # -------------------------------------------------------------------------------------
-    def _send_one(self, row: dict[str, Any]) -> bool:
+    def _send_one(self, row: dict[str, Any], *, marked: bool = False) -> bool:
+        """Perform one row. ``marked``: the drain has already marked it ``inflight`` (and
+        counted the attempt); ``row`` is as it was read, so a row left ``inflight`` by a crash
+        still goes through the restart check."""
         comment = self.store.comment(row["comment_id"]) or {}
         params = json.loads(row["params"] or "{}")
         kind = row["kind"]
@@ -153,10 +258,13 @@ class Sender:
                 and client is not None
                 and self._already_replied(client, comment)
             ):
-                self._finish(row, "sent", "reply found on the platform after a restart")
-                self._after_reply(row)
+                with self.store.transaction():
+                    self._finish(row, "sent", "reply found on the platform after a restart")
+                    self._after_reply(row)
                 return True
-            self.store.outbox_update(row["id"], status="inflight", attempts=row["attempts"] + 1)
+            if not marked:
+                self.store.outbox_update(row["id"], status="inflight",
+                                         attempts=row["attempts"] + 1)
             if kind == "reply":
                 assert client is not None
                 text = pii.mask(str(params.get("text") or ""))[:REPLY_MAX_CHARS]
@@ -174,8 +282,9 @@ class Sender:
                     logger.info(
                         "comment {} already had a reply; recorded as sent", row["comment_id"]
                     )
-                self._finish(row, "sent")
-                self._after_reply(row)
+                with self.store.transaction():  # one commit: the row, the case, its event
+                    self._finish(row, "sent")
+                    self._after_reply(row)
             elif kind == "message":  # customer-service message: see bot/private.py
                 from bot.private import deliver
 
@@ -203,17 +312,11 @@ class Sender:
                     markdown(pii.mask(str(params.get("text") or "")))  # the daily briefing
                 else:
                     hook.send_text(self._notify_text(row, params, comment))
-                self._finish(row, "sent")
-                if row["case_id"]:
-                    with self.store.transaction() as db:
-                        add_event(
-                            db,
-                            int(row["case_id"]),
-                            self.store.now(),
-                            "bot",
-                            "notify",
-                            note=f"group {group} notified",
-                        )
+                with self.store.transaction() as db:
+                    self._finish(row, "sent")
+                    if row["case_id"]:
+                        add_event(db, int(row["case_id"]), self.store.now(), "bot", "notify",
+                                  note=f"group {group} notified")
             else:
                 self._finish(row, "failed", f"unknown action kind {kind!r}")
                 return False
@@ -373,6 +476,15 @@ class Sender:
         )
         if self.on_error:
             self.on_error(row, exc)
+
+
+def _by_comment(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by their comment (a row without one is a group of its own), in id order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = str(row["comment_id"] or f"#{row['id']}")
+        groups.setdefault(key, []).append(row)
+    return list(groups.values())
 
 
 __all__ = ["GROUP_LANE", "PUBLIC_LANE", "Sender"]

@@ -1,0 +1,222 @@
+"""Public replies and group messages from a process of their own (issue 16).
+
+At hundreds of comments a second the daemon's interpreter is busy recording decisions; the
+replies and group messages, each a platform call, fell behind it. ``dianhua run`` therefore
+starts one **sender process** (``[sender] process = true``, the default) that drains both lanes
+of the outbox (:data:`~bot.sender.PUBLIC_LANE`, :data:`~bot.sender.GROUP_LANE`) on threads of
+its own, with the same exactly-once protocol (:mod:`bot.sender`): a row is marked ``inflight``
+before its call and ``sent`` after it; a reply found ``inflight`` is looked up on the platform
+before it is posted again.
+
+One sender per database: the process holds ``<database>.sender.lock`` (an ``flock``, like the
+daemon's own lease; ``<database>.sender-<replica>.lock`` for a replica) for its lifetime. A
+sender whose daemon was killed notices within a fraction of a second, finishes the rows in hand
+and exits; the next daemon's sender waits for the lock before it touches the outbox, so two
+senders never perform the same row. A sender that dies is started again by the daemon's
+``send`` job.
+
+The daemon tells the sender whether public replies are on (``rules.yaml``'s settings, which
+the daemon reloads) through a shared flag, and when to stop. The sender tells the daemon each
+row it sent and each platform error (for ``/metrics``), and its log lines, over one queue: the
+daemon writes them, so the log file keeps one writer.
+
+Tests and the demo, which inject a transport or a clock, keep the senders on the daemon's own
+threads (``Daemon.tick``), as does ``[sender] process = false``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from bot import pii
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+STOP_SECONDS = 30.0  # a stopping sender finishes the rows in hand; then it is terminated
+WATCH_SECONDS = 0.2  # how often the sender looks whether its daemon is still there
+
+
+class SendProcess:
+    """The daemon's handle on its sender process."""
+
+    def __init__(self, config: Config, *, replies_enabled: Callable[[], bool],
+                 on_sent: Callable[[str], None], on_error: Callable[[str], None]) -> None:
+        self.config = config
+        self.replies_enabled = replies_enabled
+        self.on_sent = on_sent
+        self.on_error = on_error
+        self.restarts = 0
+        self._ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited
+        self._flag = self._ctx.Value("b", 1)               # database connections or threads
+        self._stop = self._ctx.Event()
+        self._events: Any = self._ctx.Queue()
+        self._proc: Any = None
+        self._closing = threading.Event()
+        self._pump = threading.Thread(target=self._read_events, name="sender-events",
+                                      daemon=True)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else int(self._proc.pid)
+
+    def alive(self) -> bool:
+        return self._proc is not None and bool(self._proc.is_alive())
+
+    def start(self) -> SendProcess:
+        self._flag.value = 1 if self.replies_enabled() else 0
+        self._proc = self._ctx.Process(
+            target=_main, name="dianhua-sender", daemon=False,
+            args=(self.config, os.getpid(), self._flag, self._stop, self._events))
+        self._proc.start()
+        if not self._pump.is_alive():
+            self._pump.start()
+        logger.info("sender process started (pid {}, {} call(s) in flight per lane)",
+                    self._proc.pid, self.config.sender_concurrency)
+        return self
+
+    def check(self) -> None:
+        """The daemon's ``send`` job: pass the replies switch on, start a dead sender again."""
+        self._flag.value = 1 if self.replies_enabled() else 0
+        if self._closing.is_set() or self.alive():
+            return
+        code = None if self._proc is None else self._proc.exitcode
+        self.restarts += 1
+        logger.warning("the sender process exited (exit code {}); starting a new one: rows it "
+                       "had in hand are checked before they are sent again", code)
+        self.start()
+
+    def close(self, timeout: float = STOP_SECONDS) -> None:
+        """Ask the sender to finish the rows in hand and exit; terminate it after ``timeout``."""
+        self._closing.set()
+        self._stop.set()
+        proc = self._proc
+        if proc is not None:
+            proc.join(timeout)
+            if proc.is_alive():
+                logger.warning("the sender process did not stop within {:.0f} s; terminating "
+                               "it (rows in hand are checked at the next start)", timeout)
+                proc.terminate()
+                proc.join(5)
+        if self._pump.is_alive():
+            self._pump.join(5)
+
+    def _read_events(self) -> None:
+        while True:
+            try:
+                event = self._events.get(timeout=0.5)
+            except queue.Empty:
+                if self._closing.is_set() and not self.alive():
+                    return
+                continue
+            except (EOFError, OSError):
+                return
+            kind, value = event[0], event[1]
+            if kind == "sent":
+                self.on_sent(str(value))
+            elif kind == "error":
+                self.on_error(str(value))
+            elif kind == "log":
+                logger.log(str(value), "sender: {}", str(event[2]))
+
+
+# -- inside the sender process -------------------------------------------------------------
+def _main(config: Config, parent: int, flag: Any, stop: Any, events: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the daemon's to
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # handle; it sets ``stop``
+    _log_to(events, config.log_level)
+    halt = threading.Event()
+
+    def watch() -> None:  # the daemon stopped us, or was killed: finish what is in hand
+        while not halt.is_set():
+            if stop.wait(WATCH_SECONDS) or os.getppid() != parent:
+                halt.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    try:
+        _serve(config, flag, events, halt)
+    except Exception as exc:  # noqa: BLE001 - told to the daemon, which starts a new one
+        logger.opt(exception=exc).error("stopped by an unexpected error: {}", exc)
+        raise SystemExit(1) from exc
+
+
+def _serve(config: Config, flag: Any, events: Any, halt: threading.Event) -> None:
+    from bot.config import store_target
+    from bot.daemon import platform_clients
+    from bot.errors import DianhuaError
+    from bot.lease import DatabaseLease, LeaseError
+    from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
+    from bot.store import Store
+
+    replica = config.cluster.resolved_id() if config.cluster is not None else None
+    lease = DatabaseLease(config.db, "sender" if replica is None else f"sender-{replica}")
+    told = False
+    while not halt.is_set():
+        try:
+            lease.acquire()
+            break
+        except LeaseError:
+            if not told:  # the previous daemon's sender finishes its rows in hand first
+                logger.info("waiting for the previous sender process to finish")
+                told = True
+            halt.wait(0.1)
+    if not lease.held:
+        return
+    store = Store(store_target(config))
+    clients, hooks = platform_clients(config)
+    sender = Sender.from_config(
+        config, store, wechat=clients.get, groups=hooks.get,
+        replies_enabled=lambda: bool(flag.value),
+        on_sent=lambda row: events.put(("sent", row["kind"])),
+        on_error=lambda _row, exc: events.put(
+            ("error", str(exc.errcode if exc.errcode is not None else "network"))),
+    )
+
+    def lane(name: str, kinds: tuple[str, ...]) -> None:
+        while not halt.is_set():
+            try:
+                sender.drain_all(kinds, stop=halt)
+            except DianhuaError as exc:  # the database was busy or away: the next turn retries
+                logger.warning("the {} lane stopped a turn: {}", name, exc)
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the lane
+                logger.opt(exception=exc).error("the {} lane failed: {}", name, exc)
+            halt.wait(config.tick_seconds)
+
+    lanes = [threading.Thread(target=lane, args=(name, kinds), name=f"lane-{name}")
+             for name, kinds in (("replies", PUBLIC_LANE), ("groups", GROUP_LANE))]
+    try:
+        for thread in lanes:
+            thread.start()
+        for thread in lanes:
+            thread.join()
+    finally:
+        sender.close()
+        for client in clients.values():
+            client.close()
+        store.close()
+        lease.release()
+
+
+def _log_to(events: Any, level: str) -> None:
+    """This process's log lines go to the daemon (masked here already, and again there)."""
+
+    def sink(message: Any) -> None:
+        record = message.record
+        text = record["message"]
+        if record["exception"] is not None:
+            text += f" ({type(record['exception'].value).__name__})"
+        events.put(("log", record["level"].name, pii.mask(text)))
+
+    logger.remove()
+    logger.add(sink, level=level, format="{message}", backtrace=False, diagnose=False)
+
+
+__all__ = ["SendProcess"]
