@@ -17,11 +17,12 @@ linear model can weigh them against each other:
   so "critical + question" and "critical + reported" get weights of their own; and stated
   urgency × a care setting × a plea or question ("医院开的检查，能不能优先，真的急"), for the
   follow-up comment that names no patient because the writer said it before;
-* round 7: care that *ordered or booked* the thing (医生让/医院开的/医院预约/术前/复查 …) and a
-  purpose that is not care (出差/上班/考试/签证/回老家 …), each a group; a plea for speed
-  (优先/加急/尽快/挺急 …) with care's order and no trip, job or exam, no solved case and not
-  the press's voice ("医生开的检查，能不能优先，挺急"), and the same plea with a non-care
-  purpose ("出差要用的核酸，能不能加急"). Denied urgency (不急/别急/不着急/急人) is taken out
+* round 7: care that *ordered or booked* the thing (医生让/医院开的/医院预约/术前/复查 …), a
+  group; a plea for speed (优先/加急/尽快/挺急 …) with care's order and no trip, job or exam,
+  no solved case and not the press's voice ("医生开的检查，能不能优先，挺急"), and the same
+  plea for a purpose that is not care with nobody named at risk ("出差要用的核酸，能不能加
+  急"), both 0/1 (a purpose word alone is no feature: "家长出差过，医院不让进" is a refusal of
+  care, not a trip). Denied urgency (不急/别急/不着急/急人) is taken out
   before stated urgency, pleas and speed are read, and 加急/告急/应急 are not a bare 急;
 * quotes: the question frame and the first person are read outside “…”/「…」 (inside, they
   are someone else's words), and a critical situation inside quotes is a feature of its own.
@@ -125,15 +126,15 @@ SPEED: tuple[str, ...] = (
 )
 # Urgency denied or about something else: 不急 / 不着急 / 别急 / 急人 are not a plea.
 _NOT_URGENT = re.compile(r"(?:不用|不是很|不是太|没那么|不算|不太|不|别|没)着?急|急人|急性子")
-# A purpose that is not care: travel, work, school, papers (the convenience senses of 急).
+# A purpose that is not care: travel, work, school, papers (the convenience senses of 急). Only
+# read with a plea for speed and nobody named at risk (not 出门/报到/常规: 出门诊, 住院报到, 血常规).
 PURPOSE: tuple[str, ...] = (
     "出差", "上班", "复工", "返岗", "返工", "上岗", "入职", "旅游", "出行", "出游", "回老家",
     "返乡", "回家", "过年", "飞机", "航班", "高铁", "火车", "车票", "机票", "登机", "赶车",
     "考试", "考研", "面试", "入学", "开学", "上学", "上课", "返校", "离校", "出国", "签证",
-    "留学", "出境", "健康码", "行程码", "通行证", "报到", "婚礼", "酒店", "演唱会", "单位要",
-    "公司要", "学校要", "老板", "出省", "跨省", "出京", "进京", "出门", "办事", "合同", "客户",
-    "探亲", "返屋企", "返学", "搬家", "看房", "比赛", "出发", "外地", "银行", "贷款", "报销",
-    "常规",
+    "留学", "出境", "健康码", "行程码", "通行证", "婚礼", "酒店", "演唱会", "单位要", "公司要",
+    "学校要", "老板", "出省", "跨省", "出京", "进京", "办事", "合同", "客户", "探亲", "返屋企",
+    "返学", "搬家", "看房", "比赛", "银行", "贷款", "报销",
 )
 PLEA: tuple[str, ...] = (
     *LEXICON_GROUPS["plea"], "急", "紧急", "恳请", "打扰", "冒昧", "麻烦", "劳烦", "望", "盼",
@@ -153,7 +154,6 @@ LABELS: dict[str, str] = {
     "urgency": "〔说很急〕",
     "care": "〔就医场景〕",
     "ordered": "〔医院或医生要的〕",
-    "purpose": "〔非就医用途〕",
     "critical": "〔危重×受阻〕",
     "critical_question": "〔危重×受阻×提问〕",
     "critical_own": "〔危重×受阻×本人或家人〕",
@@ -181,14 +181,14 @@ _GROUPS: dict[str, re.Pattern[str]] = {
     "urgency": re.compile(compile_group(URGENCY).pattern + "|" + _BARE_URGENT),
     "care": compile_group(CARE),
     "ordered": compile_group(ORDERED),
-    "purpose": compile_group(PURPOSE),
 }
 # Someone else's words: “…” and 「…」 (the writer quoting a post, a patient, an official).
 _QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
-_VOICE = ("question", "first_person", "family", "plea", "urgency", "ordered", "speed", "purpose")
+_VOICE = ("question", "first_person", "family", "plea", "urgency", "ordered")
 # Counted on the text with denied urgency (不急, 别急, 急人) taken out (round 7): "不急，下周的
 # 复查" states no urgency and makes no plea.
 _PLEAS = ("urgency", "plea")
+_PURPOSE = compile_group(PURPOSE)
 _SPEED = re.compile(compile_group(SPEED).pattern + "|" + _BARE_URGENT)
 N_FEATURES = len(LABELS)
 # np.log1p of the small counts, computed once by np.log1p itself (the same values).
@@ -214,7 +214,8 @@ def situation_row(text: str) -> list[float]:
     own = c["first_person"] > 0 or c["family"] > 0
     reported = c["reported"] > 0
     speed = _SPEED.search(calm) is not None
-    ordered_speed = (c["ordered"] > 0 and speed and c["purpose"] == 0 and c["resolved"] == 0
+    purpose = speed and c["at_risk"] == 0 and _PURPOSE.search(outside) is not None
+    ordered_speed = (c["ordered"] > 0 and speed and not purpose and c["resolved"] == 0
                      and not (reported and c["first_person"] == 0))
     values = [_LOG1P[v] if v < _SMALL else float(np.log1p(v)) for v in c.values()]
     values += [
@@ -230,7 +231,7 @@ def situation_row(text: str) -> list[float]:
         float(critical_quoted),
         float(c["urgency"] > 0 and c["care"] > 0 and (c["plea"] > 0 or c["question"] > 0)),
         float(ordered_speed),
-        float(c["purpose"] > 0 and speed),
+        float(purpose),
     ]
     return values
 
