@@ -42,7 +42,7 @@ from bot.errors import (
     RateLimited,
 )
 from bot.rules.templates import render_template
-from bot.store import Store, claims, sending
+from bot.store import Store, StoreError, claims, sending
 from bot.store import cases as store_cases
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ class Sender:
         self.concurrency = max(1, int(concurrency))
         self._pools: dict[tuple[str, ...], ThreadPoolExecutor] = {}
         self._pools_lock = threading.Lock()
+        self._local = threading.local()  # .writes: the drain's list of deferred writes
         # replica mode: each row is claimed before it is performed (bot/store/claims.py)
         self.replica = replica
         self.claim_seconds = claim_seconds
@@ -178,24 +179,65 @@ class Sender:
             marked = self._mark_inflight(rows)
             perform = lambda row: self._send_one(row, marked=int(row["id"]) in marked)  # noqa: E731
 
+        # Outcomes are written together after the batch's calls: one commit, not one per row
+        # (the sender shares the database's write lock with the pipeline). Not with claims:
+        # a claim is dropped after its row, and the row must be finished by then.
+        writes: list[Callable[[], None]] | None = [] if self.replica is None else None
+
         def perform_all(group: list[dict[str, Any]]) -> int:
-            return sum(perform(row) for row in group)
+            self._local.writes = writes
+            try:
+                return sum(perform(row) for row in group)
+            finally:
+                self._local.writes = None
 
         ids = [int(row["id"]) for row in rows]
         groups = _by_comment(rows)
-        if self.concurrency == 1 or len(groups) == 1:
-            return perform_all(rows), ids
-        pool = self._pool(kinds)
-        futures: list[Future[int]] = [pool.submit(perform_all, group) for group in groups]
         sent, first_error = 0, None
-        for future in futures:  # every row's outcome is recorded before the drain returns
+        if self.concurrency == 1 or len(groups) == 1:
             try:
-                sent += future.result()
-            except Exception as exc:  # noqa: BLE001 - raised below, once all have finished
-                first_error = first_error or exc
+                sent = perform_all(rows)
+            except Exception as exc:  # noqa: BLE001 - raised below, once written
+                first_error = exc
+        else:
+            pool = self._pool(kinds)
+            futures: list[Future[int]] = [pool.submit(perform_all, group) for group in groups]
+            for future in futures:  # every row's outcome is recorded before the drain returns
+                try:
+                    sent += future.result()
+                except Exception as exc:  # noqa: BLE001 - raised below, once all have finished
+                    first_error = first_error or exc
+        self._flush(writes or [])
         if first_error is not None:
             raise first_error
         return sent, ids
+
+    def _write(self, write: Callable[[], None]) -> None:
+        """Record an outcome: at the end of the drain when it batches them, else now."""
+        batch = getattr(self._local, "writes", None)
+        if batch is not None:
+            batch.append(write)
+            return
+        with self.store.transaction():
+            write()
+
+    def _flush(self, writes: list[Callable[[], None]]) -> None:
+        """The batch's outcomes in one transaction, one savepoint each: a write that fails by
+        itself (a bug) is logged and leaves the others in place; its row stays ``inflight``
+        and goes through the restart check. A database error rolls back all: every row of the
+        batch stays ``inflight`` (replies are then looked up before they are posted again)."""
+        if not writes:
+            return
+        with self.store.transaction() as db:
+            for write in writes:
+                try:
+                    with self.store.savepoint(db):
+                        write()
+                except StoreError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one row's outcome, not the batch's
+                    logger.opt(exception=exc).error("recording an outbox outcome failed: {}",
+                                                    exc)
 
     def _mark_inflight(self, rows: list[dict[str, Any]]) -> set[int]:
         """Mark the batch ``inflight`` in one transaction rather than one each (the senders
@@ -258,9 +300,8 @@ class Sender:
                 and client is not None
                 and self._already_replied(client, comment)
             ):
-                with self.store.transaction():
-                    self._finish(row, "sent", "reply found on the platform after a restart")
-                    self._after_reply(row)
+                self._finish(row, "sent", "reply found on the platform after a restart",
+                             reply=True)
                 return True
             if not marked:
                 self.store.outbox_update(row["id"], status="inflight",
@@ -282,9 +323,7 @@ class Sender:
                     logger.info(
                         "comment {} already had a reply; recorded as sent", row["comment_id"]
                     )
-                with self.store.transaction():  # one commit: the row, the case, its event
-                    self._finish(row, "sent")
-                    self._after_reply(row)
+                self._finish(row, "sent", reply=True)  # the row, the case, its event
             elif kind == "message":  # customer-service message: see bot/private.py
                 from bot.private import deliver
 
@@ -312,11 +351,7 @@ class Sender:
                     markdown(pii.mask(str(params.get("text") or "")))  # the daily briefing
                 else:
                     hook.send_text(self._notify_text(row, params, comment))
-                with self.store.transaction() as db:
-                    self._finish(row, "sent")
-                    if row["case_id"]:
-                        add_event(db, int(row["case_id"]), self.store.now(), "bot", "notify",
-                                  note=f"group {group} notified")
+                self._finish(row, "sent", event=f"group {group} notified")
             else:
                 self._finish(row, "failed", f"unknown action kind {kind!r}")
                 return False
@@ -394,27 +429,29 @@ class Sender:
             text += f"\n详情：{link}"
         return text[:2000]
 
-    def _after_reply(self, row: dict[str, Any]) -> None:
-        if not row["case_id"]:
-            return
-        with self.store.transaction() as db:
-            sending.first_reply(db, row["case_id"], self.store.now())
-            add_event(
-                db,
-                int(row["case_id"]),
-                self.store.now(),
-                "bot",
-                "reply",
-                note="public reply posted",
-            )
-
-    def _finish(self, row: dict[str, Any], status: str, error: str = "") -> None:
+    def _finish(self, row: dict[str, Any], status: str, error: str = "", *,
+                reply: bool = False, event: str = "") -> None:
+        """The row's last status; with ``reply`` the case's first reply and its event, with
+        ``event`` a note on the case: all in one write (see :meth:`_write`)."""
         fields: dict[str, Any] = {"status": status, "last_error": error}
+        now = self.store.now()
         if status == "sent":
-            fields["sent_at"] = self.store.now()
-        self.store.outbox_update(row["id"], **fields)
-        if status == "failed" and row["kind"] == "notify":
-            self._tell_duty(row, error)
+            fields["sent_at"] = now
+        case_id = int(row["case_id"]) if row["case_id"] else None
+
+        def write() -> None:
+            with self.store.transaction() as db:
+                db.execute(f"update outbox set {', '.join(f'{k} = ?' for k in fields)} "
+                           "where id = ?", [*fields.values(), row["id"]])
+                if case_id is not None and reply:
+                    sending.first_reply(db, case_id, now)
+                    add_event(db, case_id, now, "bot", "reply", note="public reply posted")
+                elif case_id is not None and event:
+                    add_event(db, case_id, now, "bot", "notify", note=event)
+                if status == "failed" and row["kind"] == "notify":
+                    self._tell_duty(row, error)
+
+        self._write(write)
         if error and status != "sent":
             logger.warning(
                 "outbox {} ({} for {}) {}: {}",
@@ -457,13 +494,10 @@ class Sender:
         if delay is None:
             delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
             delay *= random.uniform(0.8, 1.2)
-        self.store.outbox_update(
-            row["id"],
-            status="pending",
-            attempts=attempts,
-            next_attempt_at=iso(self.clock() + timedelta(seconds=delay)),
-            last_error=f"{type(exc).__name__} (errcode {exc.errcode})",
-        )
+        fields = {"status": "pending", "attempts": attempts,
+                  "next_attempt_at": iso(self.clock() + timedelta(seconds=delay)),
+                  "last_error": f"{type(exc).__name__} (errcode {exc.errcode})"}
+        self._write(lambda: self.store.outbox_update(row["id"], **fields))
 
     def _error(self, row: dict[str, Any], exc: ApiError) -> None:
         logger.warning(
