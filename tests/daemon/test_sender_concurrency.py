@@ -163,3 +163,58 @@ def test_the_setting_is_read_and_checked(tmp_path: Any) -> None:
     path.write_text("[sender]\nconcurrency = 0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"sender\.concurrency.*from 1"):
         load_config(path, env={})
+
+
+def test_when_the_outcomes_cannot_be_written_the_batch_stays_inflight_and_nothing_repeats(
+        world: PipelineWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The calls went out, the database refused the batch's outcomes: every row is left
+    ``inflight``; the next drain finds the replies on the platform instead of posting again."""
+    from bot.errors import StoreError
+
+    _urgent_comments(world, 5)
+    sender = _sender(world, world.wechat, concurrency=3)
+    real = world.store.savepoint
+
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise StoreError("disk I/O error")
+
+    monkeypatch.setattr(world.store, "savepoint", refuse)
+    try:
+        with pytest.raises(StoreError):
+            sender.drain(kinds=PUBLIC_LANE)
+        assert len(world.wechat.replies) == 5
+        rows = world.store.query("select status from outbox where kind = 'reply'")
+        assert {r["status"] for r in rows} == {"inflight"}
+        monkeypatch.setattr(world.store, "savepoint", real)
+        assert sender.drain(kinds=PUBLIC_LANE) == 5  # found on the platform: recorded as sent
+    finally:
+        sender.close()
+    assert len(world.wechat.replies) == 5  # none twice
+    rows = world.store.query("select status, last_error from outbox where kind = 'reply'")
+    assert {r["status"] for r in rows} == {"sent"}
+    assert {r["last_error"] for r in rows} == {"reply found on the platform after a restart"}
+
+
+def test_an_outcome_that_fails_alone_leaves_the_others_recorded(
+        world: PipelineWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    _urgent_comments(world, 4)
+    first = world.store.query("select case_id from outbox where kind = 'reply' "
+                              "order by id limit 1")[0]["case_id"]
+    import bot.sender as sender_module
+
+    real = sender_module.sending.first_reply
+
+    def broken(db: Any, case_id: int, now: str) -> None:
+        if int(case_id) == int(first):
+            raise ValueError("a bug in one row's bookkeeping")
+        real(db, case_id, now)
+
+    monkeypatch.setattr(sender_module.sending, "first_reply", broken)
+    sender = _sender(world, world.wechat, concurrency=2)
+    try:
+        assert sender.drain(kinds=PUBLIC_LANE) == 4
+    finally:
+        sender.close()
+    rows = world.store.query("select case_id, status from outbox where kind = 'reply'")
+    assert sorted(r["status"] for r in rows) == ["inflight", "sent", "sent", "sent"]
+    assert next(r["status"] for r in rows if r["case_id"] == first) == "inflight"
