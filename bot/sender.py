@@ -246,10 +246,8 @@ class Sender:
         right before its call."""
         ids = [int(row["id"]) for row in rows if row["kind"] in BATCH_MARKED]
         if ids:
-            marks = ", ".join("?" for _ in ids)
             with self.store.transaction() as db:
-                db.execute(f"update outbox set status = 'inflight', attempts = attempts + 1 "
-                           f"where id in ({marks})", ids)
+                sending.mark_inflight(db, ids)
         return set(ids)
 
     def _pool(self, kinds: tuple[str, ...]) -> ThreadPoolExecutor:
@@ -441,8 +439,7 @@ class Sender:
 
         def write() -> None:
             with self.store.transaction() as db:
-                db.execute(f"update outbox set {', '.join(f'{k} = ?' for k in fields)} "
-                           "where id = ?", [*fields.values(), row["id"]])
+                sending.record_outcome(db, int(row["id"]), fields)
                 if case_id is not None and reply:
                     sending.first_reply(db, case_id, now)
                     add_event(db, case_id, now, "bot", "reply", note="public reply posted")
