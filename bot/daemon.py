@@ -17,6 +17,7 @@ import httpx
 from loguru import logger
 
 from bot.cases import CaseBook, enqueue
+from bot.clients import platform_clients
 from bot.clock import SHANGHAI, Clock, from_unix, utcnow
 from bot.cluster import Cluster
 from bot.config import Config, store_target
@@ -540,31 +541,6 @@ def _push_endpoint(config: Config, store: Store, clock: Clock,
     return inbox, endpoint
 
 
-def platform_clients(config: Config, transport: httpx.BaseTransport | None = None,
-                     **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The WeChat client of each account and the WeCom robot of each group, by name."""
-    from connectors.wechat import WeChatClient
-    from connectors.wecom import WeComWebhook
-
-    # Replicas share each account's access token through stable_token: with cgi-bin/token
-    # every replica's fetch would retire the others' tokens (40001 over and over).
-    stable = config.cluster is not None
-    clients = {
-        acc.name: WeChatClient(
-            acc.appid, acc.secret, base_url=acc.base_url, transport=transport,
-            use_stable_token=acc.use_stable_token or stable, **extra,
-        )
-        for acc in config.accounts
-    }
-    hooks = {
-        name: WeComWebhook(group.key, base_url=config.wecom_base_url, transport=transport,
-                           **extra)
-        for name, group in config.groups.items()
-        if group.key
-    }
-    return clients, hooks
-
-
 def install_signal_handlers(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set ``stop``; install this first thing, before slow start-up work."""
 
@@ -576,4 +552,4 @@ def install_signal_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, _on_signal)
 
 
-__all__ = ["Daemon", "install_signal_handlers", "platform_clients"]
+__all__ = ["Daemon", "install_signal_handlers"]

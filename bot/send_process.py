@@ -9,10 +9,11 @@ before its call and ``sent`` after it; a reply found ``inflight`` is looked up o
 before it is posted again.
 
 One sender per database: the process holds ``<database>.sender.lock`` (an ``flock``, like the
-daemon's own lease; ``<database>.sender-<replica>.lock`` for a replica) for its lifetime. A
-sender whose daemon was killed notices within a fraction of a second, finishes the rows in hand
-and exits; the next daemon's sender waits for the lock before it touches the outbox, so two
-senders never perform the same row. A sender that dies is started again by the daemon's
+daemon's own lease) for its lifetime. A sender whose daemon was killed notices within a fraction
+of a second, finishes the rows in hand and exits; the next daemon's sender waits for the lock
+before it touches the outbox, so two senders never perform the same row. With replicas the row
+claims do that (``bot/store/claims.py``), under a holder name of the process's own
+(``<replica>/sender-<pid>``): a row claimed by a sender that died waits for its claim to expire. A sender that dies is started again by the daemon's
 ``send`` job.
 
 The daemon tells the sender whether public replies are on (``rules.yaml``'s settings, which
@@ -149,17 +150,18 @@ def _main(config: Config, parent: int, flag: Any, stop: Any, events: Any) -> Non
 
 
 def _serve(config: Config, flag: Any, events: Any, halt: threading.Event) -> None:
+    from bot.clients import platform_clients
     from bot.config import store_target
-    from bot.daemon import platform_clients
     from bot.errors import DianhuaError
     from bot.lease import DatabaseLease, LeaseError
     from bot.sender import GROUP_LANE, PUBLIC_LANE, Sender
     from bot.store import Store
 
-    replica = config.cluster.resolved_id() if config.cluster is not None else None
-    lease = DatabaseLease(config.db, "sender" if replica is None else f"sender-{replica}")
+    # One daemon: the sender lock keeps a sender left from a killed daemon apart from the next.
+    # Replicas: row claims do, under a holder name of this process's own.
+    lease = DatabaseLease(config.db, "sender") if config.cluster is None else None
     told = False
-    while not halt.is_set():
+    while lease is not None and not halt.is_set():
         try:
             lease.acquire()
             break
@@ -168,8 +170,10 @@ def _serve(config: Config, flag: Any, events: Any, halt: threading.Event) -> Non
                 logger.info("waiting for the previous sender process to finish")
                 told = True
             halt.wait(0.1)
-    if not lease.held:
+    if lease is not None and not lease.held:
         return
+    claim_as = (f"{config.cluster.resolved_id()}/sender-{os.getpid()}"
+                if config.cluster is not None else None)
     store = Store(store_target(config))
     clients, hooks = platform_clients(config)
     sender = Sender.from_config(
@@ -178,6 +182,7 @@ def _serve(config: Config, flag: Any, events: Any, halt: threading.Event) -> Non
         on_sent=lambda row: events.put(("sent", row["kind"])),
         on_error=lambda _row, exc: events.put(
             ("error", str(exc.errcode if exc.errcode is not None else "network"))),
+        claim_as=claim_as,
     )
 
     def lane(name: str, kinds: tuple[str, ...]) -> None:
@@ -202,7 +207,8 @@ def _serve(config: Config, flag: Any, events: Any, halt: threading.Event) -> Non
         for client in clients.values():
             client.close()
         store.close()
-        lease.release()
+        if lease is not None:
+            lease.release()
 
 
 def _log_to(events: Any, level: str) -> None:

@@ -120,16 +120,18 @@ class Sender:
                     replies_enabled: Callable[[], bool] = lambda: True,
                     on_sent: Callable[[dict[str, Any]], None] | None = None,
                     on_error: Callable[[dict[str, Any], ApiError], None] | None = None,
-                    ) -> Sender:
+                    claim_as: str | None = None) -> Sender:
         """The daemon's sender (or the sender process's): ``[sender]``, ``[cases] duty_group``,
-        ``[web] base_url`` for case links and ``[cluster]`` for claims, from ``config``."""
+        ``[web] base_url`` for case links and ``[cluster]`` for claims, from ``config``.
+        ``claim_as``: the claim holder's name when it is not the replica's id."""
         base = config.web_base_url
         return cls(
             store, wechat=wechat, groups=groups, clock=clock, replies_enabled=replies_enabled,
             max_attempts=config.sender_max_attempts, backoff_cap=config.sender_backoff_cap,
             duty_group=config.cases.duty_group, on_sent=on_sent, on_error=on_error,
             case_url=(lambda case_id: f"{base}/case/{case_id}") if base else None,
-            replica=config.cluster.resolved_id() if config.cluster is not None else None,
+            replica=(claim_as or config.cluster.resolved_id()) if config.cluster is not None
+            else None,
             claim_seconds=config.cluster.claim_seconds if config.cluster is not None else 60.0,
             concurrency=config.sender_concurrency,
         )
