@@ -32,6 +32,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
     from bot.config import Config
 
 STOP_SECONDS = 30.0  # a stopping sender finishes the rows in hand; then it is terminated
-WATCH_SECONDS = 0.2  # how often the sender looks whether its daemon is still there
+WATCH_SECONDS = 0.2
+RESTART_MAX_SECONDS = 60.0  # how often the sender looks whether its daemon is still there
 
 
 class SendProcess:
@@ -57,13 +59,16 @@ class SendProcess:
         self.on_error = on_error
         self.restarts = 0
         self._ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited
-        self._flag = self._ctx.Value("b", 1)               # database connections or threads
-        self._stop = self._ctx.Event()
-        self._events: Any = self._ctx.Queue()
+        # No lock a killed sender could leave held (it would hang the daemon's next call): the
+        # switch is one unlocked byte, stop is SIGTERM, and each sender has a queue of its own.
+        self._flag = self._ctx.Value("b", 1, lock=False)   # database connections or threads
+        self._events: Any = None
+        self.ready_pid: int | None = None  # the last sender that has its SIGTERM handler on
         self._proc: Any = None
+        self._started_at = self._next_start = 0.0
+        self._delay = 0.0  # before the next start when the sender keeps dying young
         self._closing = threading.Event()
-        self._pump = threading.Thread(target=self._read_events, name="sender-events",
-                                      daemon=True)
+        self._pumps: list[threading.Thread] = []
 
     @property
     def pid(self) -> int | None:
@@ -73,23 +78,35 @@ class SendProcess:
         return self._proc is not None and bool(self._proc.is_alive())
 
     def start(self) -> SendProcess:
+        self._started_at = time.monotonic()
         self._flag.value = 1 if self.replies_enabled() else 0
-        self._proc = self._ctx.Process(
-            target=_main, name="dianhua-sender", daemon=False,
-            args=(self.config, os.getpid(), self._flag, self._stop, self._events))
-        self._proc.start()
-        if not self._pump.is_alive():
-            self._pump.start()
+        events = self._ctx.Queue()
+        proc = self._ctx.Process(target=_main, name="dianhua-sender", daemon=False,
+                                 args=(self.config, os.getpid(), self._flag, events))
+        proc.start()
+        self._proc, self._events = proc, events
+        pump = threading.Thread(target=self._read_events, args=(proc, events),
+                                name="sender-events", daemon=True)
+        pump.start()
+        self._pumps = [t for t in self._pumps if t.is_alive()] + [pump]
         logger.info("sender process started (pid {}, {} call(s) in flight per lane)",
                     self._proc.pid, self.config.sender_concurrency)
         return self
 
     def check(self) -> None:
-        """The daemon's ``send`` job: pass the replies switch on, start a dead sender again."""
+        """The daemon's ``send`` job: pass the replies switch on, start a dead sender again
+        (at once the first time; after 1, 2, 4 … up to 60 s when it keeps dying young)."""
         self._flag.value = 1 if self.replies_enabled() else 0
         if self._closing.is_set() or self.alive():
             return
+        now = time.monotonic()
+        if now < self._next_start:
+            return
         code = None if self._proc is None else self._proc.exitcode
+        lived = now - self._started_at
+        self._delay = 0.0 if lived > RESTART_MAX_SECONDS else min(
+            RESTART_MAX_SECONDS, max(1.0, self._delay * 2))
+        self._next_start = now + self._delay
         self.restarts += 1
         logger.warning("the sender process exited (exit code {}); starting a new one: rows it "
                        "had in hand are checked before they are sent again", code)
@@ -98,47 +115,53 @@ class SendProcess:
     def close(self, timeout: float = STOP_SECONDS) -> None:
         """Ask the sender to finish the rows in hand and exit; terminate it after ``timeout``."""
         self._closing.set()
-        self._stop.set()
         proc = self._proc
-        if proc is not None:
+        if proc is not None and proc.is_alive():
+            proc.terminate()  # SIGTERM: the sender finishes the rows in hand and exits
             proc.join(timeout)
             if proc.is_alive():
-                logger.warning("the sender process did not stop within {:.0f} s; terminating "
-                               "it (rows in hand are checked at the next start)", timeout)
-                proc.terminate()
+                logger.warning("the sender process did not stop within {:.0f} s; killing it "
+                               "(rows in hand are checked at the next start)", timeout)
+                proc.kill()
                 proc.join(5)
-        if self._pump.is_alive():
-            self._pump.join(5)
+        for pump in self._pumps:
+            pump.join(5)
 
-    def _read_events(self) -> None:
+    def _read_events(self, proc: Any, events: Any) -> None:
+        """One sender's events, until it has exited and its queue is empty."""
         while True:
             try:
-                event = self._events.get(timeout=0.5)
+                event = events.get(timeout=0.5)
             except queue.Empty:
-                if self._closing.is_set() and not self.alive():
+                if not proc.is_alive():
                     return
                 continue
-            except (EOFError, OSError):
+            except Exception:  # noqa: BLE001 - a sender killed mid-write leaves a torn message
                 return
             kind, value = event[0], event[1]
             if kind == "sent":
                 self.on_sent(str(value))
             elif kind == "error":
                 self.on_error(str(value))
+            elif kind == "ready":
+                self.ready_pid = int(value)
             elif kind == "log":
                 logger.log(str(value), "sender: {}", str(event[2]))
 
 
 # -- inside the sender process -------------------------------------------------------------
-def _main(config: Config, parent: int, flag: Any, stop: Any, events: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and SIGTERM are the daemon's to
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # handle; it sets ``stop``
+def _main(config: Config, parent: int, flag: Any, events: Any) -> None:
+    asked = [False]  # set by SIGTERM (the daemon's close): only a flag, no lock in a handler
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the daemon's to handle
+    signal.signal(signal.SIGTERM, lambda *_: asked.__setitem__(0, True))
     _log_to(events, config.log_level)
+    events.put(("ready", os.getpid()))
     halt = threading.Event()
 
     def watch() -> None:  # the daemon stopped us, or was killed: finish what is in hand
         while not halt.is_set():
-            if stop.wait(WATCH_SECONDS) or os.getppid() != parent:
+            time.sleep(WATCH_SECONDS)
+            if asked[0] or os.getppid() != parent:
                 halt.set()
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
