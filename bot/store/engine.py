@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -247,7 +248,7 @@ class SQLiteEngine(Engine):
         self._readers_lock = threading.Lock()
         conn = self._connect()
         if path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
+            _wal(conn, busy_timeout)
         self.db = Database(conn)
 
     def _connect(self) -> sqlite3.Connection:
@@ -333,6 +334,21 @@ class SQLiteEngine(Engine):
                     conn.close()
                 self._readers.clear()
             self.db.close()
+
+
+def _wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch a file to WAL. The switch takes a lock SQLite's busy handler does not wait for:
+    stores opened at the same moment on a new file (replicas starting together) see "database
+    is locked" at once, so it is tried again until ``busy_timeout``."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_rollback(conn: sqlite3.Connection) -> None:

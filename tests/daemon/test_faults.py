@@ -54,6 +54,7 @@ def test_thousand_comments_with_faults_and_token_expiry(tmp_path: Path, db_targe
         while not daemon.store.articles():
             daemon.discover()  # discovery itself can hit an injected fault
         seconds = 0
+        mock.state.expire_tokens()  # the token discovery fetched is gone before the first tick
         for _ in range(2000):
             daemon.tick()
             clock.advance(10)
