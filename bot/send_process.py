@@ -62,7 +62,6 @@ class SendProcess:
         # No lock a killed sender could leave held (it would hang the daemon's next call): the
         # switch is one unlocked byte, stop is SIGTERM, and each sender has a queue of its own.
         self._flag = self._ctx.Value("b", 1, lock=False)   # database connections or threads
-        self._events: Any = None
         self.ready_pid: int | None = None  # the last sender that has its SIGTERM handler on
         self._proc: Any = None
         self._started_at = self._next_start = 0.0
@@ -84,7 +83,7 @@ class SendProcess:
         proc = self._ctx.Process(target=_main, name="dianhua-sender", daemon=False,
                                  args=(self.config, os.getpid(), self._flag, events))
         proc.start()
-        self._proc, self._events = proc, events
+        self._proc = proc
         pump = threading.Thread(target=self._read_events, args=(proc, events),
                                 name="sender-events", daemon=True)
         pump.start()
